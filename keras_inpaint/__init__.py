@@ -1,0 +1,32 @@
+"""keras_inpaint: a Keras 3 model zoo of image-inpainting GANs.
+
+>>> import keras_inpaint
+>>> model = keras_inpaint.Inpainter.from_preset("pix2pix_tiny")      # doctest: +SKIP
+>>> filled = model.inpaint(image_uint8, mask)                          # doctest: +SKIP
+"""
+
+from keras_inpaint import _backend  # noqa: F401  (selects the TensorFlow backend first)
+from keras_inpaint import data, losses, masks
+from keras_inpaint.errors import InpaintInputError, PresetError
+from keras_inpaint.models.inpainter import Inpainter
+from keras_inpaint.models.inpainting_gan import InpaintingGAN
+from keras_inpaint.models.inpainting_generator import InpaintingGenerator
+from keras_inpaint.models.pix2pix import PatchGANDiscriminator, Pix2PixGenerator
+from keras_inpaint.models.registry import count_parameters, list_presets
+from keras_inpaint.version import __version__
+
+__all__ = [
+    "Inpainter",
+    "InpaintingGAN",
+    "InpaintingGenerator",
+    "InpaintInputError",
+    "PatchGANDiscriminator",
+    "Pix2PixGenerator",
+    "PresetError",
+    "__version__",
+    "count_parameters",
+    "data",
+    "list_presets",
+    "losses",
+    "masks",
+]

@@ -1,0 +1,9 @@
+"""Exceptions raised by keras_inpaint for bad input (subclasses of ``ValueError``)."""
+
+
+class InpaintInputError(ValueError):
+    """An image or mask handed to keras_inpaint is malformed (rank, size, range, values)."""
+
+
+class PresetError(ValueError):
+    """A preset name, directory or Hub handle cannot be resolved or is incomplete."""

@@ -1,0 +1,112 @@
+"""``Inpainter``: a generator wrapped for inference, presets and supervised fine-tuning."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+from keras_hub.models import Task
+
+from keras_inpaint.inputs import pad_to_multiple, prepare_batch, restore_output
+from keras_inpaint.models.inpainting_generator import InpaintingGenerator
+
+
+@keras.saving.register_keras_serializable(package="keras_inpaint")
+class MaskImage(keras.layers.Layer):
+    """(images (N,H,W,3) in [-1,1], masks (N,H,W,1)) -> (N,H,W,4): holes zeroed, mask appended."""
+
+    def call(self, images, masks):
+        masks = ops.cast(masks, images.dtype)
+        return ops.concatenate([images * (1.0 - masks), masks], axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="keras_inpaint")
+class CompositeHole(keras.layers.Layer):
+    """Keep known pixels, take generated ones in the hole: ``m * generated + (1 - m) * image``."""
+
+    def call(self, generated, images, masks):
+        generated = ops.cast(generated, "float32")
+        images = ops.cast(images, "float32")
+        masks = ops.cast(masks, "float32")
+        return masks * generated + (1.0 - masks) * images
+
+
+@keras.saving.register_keras_serializable(package="keras_inpaint")
+class Inpainter(Task):
+    """An inpainting model ready to use: a generator plus masking and compositing.
+
+    Call it on ``{"images": (N,H,W,3) in [-1,1], "masks": (N,H,W,1) in {0,1}}`` to get the
+    composited (N,H,W,3) float32 result in [-1,1], or use :meth:`inpaint` on ordinary
+    uint8/float images of any size.
+
+    Args:
+        backbone: an :class:`InpaintingGenerator`.
+    """
+
+    backbone_cls = InpaintingGenerator
+    preprocessor_cls = None
+
+    def __init__(self, backbone: InpaintingGenerator, preprocessor=None, **kwargs):
+        if not isinstance(backbone, InpaintingGenerator):
+            raise TypeError(f"backbone must be an InpaintingGenerator; got {type(backbone).__name__}.")
+        self.backbone = backbone
+        self.preprocessor = None
+        images = keras.Input(shape=(None, None, 3), name="images")
+        masks = keras.Input(shape=(None, None, 1), name="masks")
+        generated = backbone(MaskImage(name="mask_image")(images, masks))
+        outputs = CompositeHole(name="composite", dtype="float32")(generated, images, masks)
+        super().__init__(inputs={"images": images, "masks": masks}, outputs=outputs, **kwargs)
+
+    @property
+    def generator(self) -> InpaintingGenerator:
+        """The generator (the keras-hub backbone)."""
+        return self.backbone
+
+    def compile(self, optimizer="auto", loss="auto", **kwargs):
+        """Supervised compile: Adam(1e-4) and mean absolute error unless given."""
+        optimizer = keras.optimizers.Adam(1e-4) if optimizer == "auto" else optimizer
+        loss = keras.losses.MeanAbsoluteError() if loss == "auto" else loss
+        super().compile(optimizer=optimizer, loss=loss, **kwargs)
+
+    def get_config(self):
+        return {"backbone": keras.layers.serialize(self.backbone), "name": self.name}
+
+    @classmethod
+    def from_preset(cls, preset: str, load_weights: bool = True, **kwargs) -> "Inpainter":
+        """Load from a built-in preset name, a local preset directory or ``hf://org/name[@revision]``.
+
+        A built-in name whose weights are not published builds the architecture with
+        random weights and warns that it did so.
+        """
+        from keras_inpaint.models.preset_loading import load_task
+
+        return load_task(cls, preset, load_weights=load_weights, **kwargs)
+
+    def inpaint(self, images, masks, batch_size: int = 8) -> np.ndarray:
+        """Fill the holes of ``images``.
+
+        Args:
+            images: (H, W, 3) or (N, H, W, 3); uint8 in [0, 255] or float in [0, 1]; numpy
+                or tensor; any height and width.
+            masks: (H, W), (H, W, 1), (N, H, W) or (N, H, W, 1); 1/True marks the hole;
+                bool, {0, 1} or uint8 {0, 255}.
+            batch_size: images per forward pass.
+
+        Returns:
+            numpy array shaped and typed like ``images`` (uint8 stays uint8 in [0, 255],
+            float stays float in [0, 1]). Known pixels are returned unchanged, to the bit.
+        """
+        batch = prepare_batch(images, masks)
+        multiple = self.backbone.size_multiple
+        outputs = []
+        for start in range(0, batch.images.shape[0], batch_size):
+            chunk_images = batch.images[start : start + batch_size]
+            chunk_masks = batch.masks[start : start + batch_size]
+            if not chunk_masks.any():
+                outputs.append(chunk_images)
+                continue
+            padded_images, (h, w) = pad_to_multiple(chunk_images * 2.0 - 1.0, multiple)
+            padded_masks, _ = pad_to_multiple(chunk_masks, multiple)
+            result = self.predict_on_batch({"images": padded_images, "masks": padded_masks})
+            outputs.append((np.asarray(result)[:, :h, :w, :] + 1.0) / 2.0)
+        return restore_output(np.concatenate(outputs, axis=0), batch)

@@ -1,0 +1,32 @@
+"""Base classes for generators and discriminators of the zoo."""
+
+from __future__ import annotations
+
+import keras
+from keras_hub.models import Backbone
+
+
+@keras.saving.register_keras_serializable(package="keras_inpaint")
+class InpaintingGenerator(Backbone):
+    """Base class of every generator: a keras-hub ``Backbone`` (functional model).
+
+    Input: (N, H, W, 4) float, the masked image in [-1, 1] (holes set to 0) concatenated
+    with the mask (1 in the hole). Output: (N, H, W, 3) float32 in [-1, 1].
+    H and W must be multiples of :attr:`size_multiple`; ``Inpainter.inpaint`` pads for you.
+
+    Subclasses build their graph, call ``super().__init__(inputs=..., outputs=...,
+    size_multiple=...)`` and return their constructor arguments from ``get_config``.
+    """
+
+    def __init__(self, *args, size_multiple: int = 1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.size_multiple = int(size_multiple)
+
+    def build_default_discriminator(self) -> keras.Model:
+        """The discriminator this family is trained with, at its default size."""
+        raise NotImplementedError(f"{type(self).__name__} has no default discriminator; pass one.")
+
+
+def generator_inputs(channels: int = 4) -> keras.KerasTensor:
+    """The (None, None, channels) input of a fully convolutional generator."""
+    return keras.Input(shape=(None, None, channels), name="masked_image_and_mask")

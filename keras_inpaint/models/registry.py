@@ -1,0 +1,80 @@
+"""The table of built-in presets, gathered from every family's ``*_presets.py``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import keras
+import numpy as np
+
+from keras_inpaint.models.pix2pix import pix2pix_presets
+
+_FAMILY_PRESETS = (pix2pix_presets.PRESETS,)
+BUNDLED_PRESET_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "assets", "presets")
+
+
+def builtin_presets() -> dict[str, dict[str, Any]]:
+    """All built-in presets by name (see each family's ``*_presets.py``)."""
+    table: dict[str, dict[str, Any]] = {}
+    for presets in _FAMILY_PRESETS:
+        table.update(presets)
+    return table
+
+
+def bundled_weights_dir(name: str) -> str | None:
+    """The directory of a built-in preset's shipped weights, or None if it has none."""
+    entry = builtin_presets()[name]
+    if not entry.get("weights"):
+        return None
+    return os.path.join(BUNDLED_PRESET_DIR, entry["weights"])
+
+
+def _build(spec: tuple[str, dict]) -> keras.Model:
+    class_name, config = spec
+    cls = keras.saving.get_registered_object(f"keras_inpaint>{class_name}")
+    if cls is None:
+        raise KeyError(f"no keras_inpaint class named {class_name!r}")
+    return cls(**config)
+
+
+def build_generator(name: str):
+    """Build the generator of a built-in preset with random weights."""
+    return _build(builtin_presets()[name]["generator"])
+
+
+def build_discriminator(name: str) -> keras.Model | None:
+    """Build the discriminator of a built-in preset (None for families trained without one)."""
+    spec = builtin_presets()[name].get("discriminator")
+    return None if spec is None else _build(spec)
+
+
+def count_parameters(model: keras.Model | None) -> int:
+    """Trainable parameters, as PyTorch's ``sum(p.numel() for p in model.parameters())`` counts them."""
+    if model is None:
+        return 0
+    return int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
+
+
+def list_presets(count_parameters_: bool = True) -> list[dict[str, Any]]:
+    """The preset table: name, family, parameters (G and D), resolution, description, license.
+
+    Parameter counts are measured by building each model (a few seconds for the large
+    ones); pass ``count_parameters_=False`` for the table without them.
+    """
+    rows = []
+    for name, entry in builtin_presets().items():
+        row = {
+            "name": name,
+            "family": entry["family"],
+            "resolution": entry["resolution"],
+            "description": entry["description"],
+            "license": entry["license"],
+            "pretrained": bool(entry.get("weights")),
+        }
+        if count_parameters_:
+            row["generator_parameters"] = count_parameters(build_generator(name))
+            row["discriminator_parameters"] = count_parameters(build_discriminator(name))
+            keras.backend.clear_session()
+        rows.append(row)
+    return rows
