@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_inpaint import losses
+
+
+def softplus(x):
+    return np.log1p(np.exp(x))
+
+
+def test_masked_l1_weights_hole_and_valid_separately():
+    y_true = np.zeros((1, 2, 2, 1), np.float32)
+    y_pred = np.array([1, 2, 3, 4], np.float32).reshape(1, 2, 2, 1)
+    mask = np.array([1, 0, 0, 1], np.float32).reshape(1, 2, 2, 1)
+    # hole pixels: 1 and 4 weighted 10; known: 2 and 3 weighted 1.
+    assert float(losses.masked_l1(y_true, y_pred, mask, 10.0, 1.0)) == pytest.approx((10 + 2 + 3 + 40) / 4)
+    assert float(losses.region_l1(y_true, y_pred, mask, "hole")) == pytest.approx(2.5)
+    assert float(losses.region_l1(y_true, y_pred, mask, "valid")) == pytest.approx(2.5 * 1.0)
+    assert float(losses.region_l1(y_true, y_pred, np.zeros_like(mask), "hole")) == 0.0
+
+
+def test_generator_adversarial_kinds():
+    fake = np.array([-1.0, 0.5], np.float32).reshape(1, 1, 2, 1)
+    assert float(losses.generator_adversarial_loss(fake, "non_saturating")) == pytest.approx(softplus(-fake).mean(), 1e-6)
+    assert float(losses.generator_adversarial_loss(fake, "hinge")) == pytest.approx(0.25)
+    assert float(losses.generator_adversarial_loss(fake, "least_squares")) == pytest.approx((4 + 0.25) / 2)
+    with pytest.raises(ValueError, match="unknown adversarial loss"):
+        losses.generator_adversarial_loss(fake, "wasserstein")
+
+
+def test_discriminator_loss_and_mask_as_fake_target():
+    real = np.full((1, 2, 2, 1), 2.0, np.float32)
+    fake = np.full((1, 2, 2, 1), -1.0, np.float32)
+    plain = float(losses.discriminator_adversarial_loss(real, fake, "non_saturating"))
+    assert plain == pytest.approx(softplus(-2.0) + softplus(-1.0), 1e-6)
+    # Known half of the generated image is labelled real (LaMa's mask_as_fake_target).
+    mask = np.zeros((1, 4, 4, 1), np.float32)
+    mask[:, :, :2] = 1.0
+    masked = float(losses.discriminator_adversarial_loss(real, fake, "non_saturating", fake_masks=mask))
+    assert masked == pytest.approx(softplus(-2.0) + 0.5 * softplus(-1.0) + 0.5 * softplus(1.0), 1e-6)
+    hinge = float(losses.discriminator_adversarial_loss(real, fake, "hinge"))
+    assert hinge == pytest.approx(0.0 + 0.0)
+    lsgan = float(losses.discriminator_adversarial_loss(real, fake, "least_squares"))
+    assert lsgan == pytest.approx(1.0 + 1.0)
+
+
+def test_resize_mask_to_is_area_average():
+    mask = np.zeros((1, 4, 4, 1), np.float32)
+    mask[0, :2, :2] = 1.0
+    small = losses.resize_mask_to(mask, np.zeros((1, 2, 2, 1)))
+    np.testing.assert_allclose(np.asarray(small)[0, ..., 0], [[1.0, 0.0], [0.0, 0.0]], atol=1e-6)
+    odd = losses.resize_mask_to(np.ones((1, 9, 7, 1), np.float32), np.zeros((1, 3, 2, 1)))
+    np.testing.assert_allclose(odd, 1.0, atol=1e-6)
+
+
+def test_r1_penalty_matches_squared_gradient_norm():
+    images = tf.constant(np.random.default_rng(0).normal(size=(3, 4, 4, 2)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        total = tf.reduce_sum(3.0 * images)  # gradient is 3 everywhere
+    grads = tape.gradient(total, images)
+    assert float(losses.r1_penalty(grads)) == pytest.approx(9.0 * 32)
+
+
+def test_feature_matching_loss():
+    real = [np.zeros((1, 2, 2, 1), np.float32), np.zeros((1, 1, 1, 2), np.float32)]
+    fake = [np.ones((1, 2, 2, 1), np.float32), np.full((1, 1, 1, 2), 3.0, np.float32)]
+    assert float(losses.feature_matching_loss(real, fake)) == pytest.approx((1.0 + 9.0) / 2)
+    with pytest.raises(ValueError, match="equally long"):
+        losses.feature_matching_loss(real, fake[:1])
+
+
+def test_perceptual_loss_on_a_feature_network():
+    import keras
+
+    net = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3, kernel_initializer="ones", use_bias=False)])
+    a = np.zeros((1, 8, 8, 3), np.float32)
+    b = np.full((1, 8, 8, 3), 0.1, np.float32)
+    assert float(losses.perceptual_loss(net, a, a)) == 0.0
+    assert float(losses.perceptual_loss(net, a, b)) == pytest.approx(2.7, 1e-5)  # 27 inputs * 0.1
