@@ -112,6 +112,11 @@ class InpaintingGAN(Inpainter):
             d_optimizer = d_optimizer if isinstance(d_optimizer, wrap) else wrap(d_optimizer)
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
+        # Build each optimizer over its own network now (inside any distribution scope):
+        # slot variables created lazily inside a replicated step fail, and Keras would
+        # otherwise build the main optimizer over the discriminator's variables too.
+        g_optimizer.build(self.backbone.trainable_variables)
+        d_optimizer.build(self.discriminator.trainable_variables)
         keras.Model.compile(self, optimizer=g_optimizer, loss=None, jit_compile=jit_compile, **kwargs)
 
     @property

@@ -1,0 +1,120 @@
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from keras_inpaint import InpaintingGAN, PatchGANDiscriminator, Pix2PixGenerator
+from keras_inpaint.masks import random_masks
+from tests.conftest import stripe_images
+
+
+def tiny_gan(**kwargs):
+    generator = Pix2PixGenerator(num_downsamplings=3, base_filters=8, max_filters=16, dropout=0.0)
+    discriminator = PatchGANDiscriminator(base_filters=8, num_layers=2)
+    return InpaintingGAN(generator, discriminator, seed=0, **kwargs)
+
+
+def test_metrics_are_mean_trackers_reset_each_epoch():
+    model = tiny_gan()
+    model.compile(jit_compile=False)
+    names = {m.name for m in model.metrics}
+    assert {"g_loss", "d_loss", "l1_hole", "l1_valid", "r1_penalty", "feature_matching"} <= names
+    assert all(isinstance(m, keras.metrics.Mean) for m in model.metrics)
+    images, masks = stripe_images(4, 32), random_masks(4, 32, setting="thick", seed=0)
+    history = model.fit(images, masks, batch_size=2, epochs=2, verbose=0)
+    # With a reset per epoch the epoch-2 mean differs from the running mean over both epochs.
+    assert len(history.history["d_loss"]) == 2
+    assert history.history["r1_penalty"][0] > 0 and history.history["feature_matching"][0] > 0
+
+
+def test_one_step_updates_both_networks_with_their_own_optimizers():
+    model = tiny_gan()
+    model.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.SGD(1e-2), jit_compile=False)
+    g_before = [w.numpy().copy() for w in model.generator.trainable_weights]
+    d_before = [w.numpy().copy() for w in model.discriminator.trainable_weights]
+    model.train_on_batch(stripe_images(2, 32), random_masks(2, 32, seed=0))
+    assert any(not np.array_equal(a, w.numpy()) for a, w in zip(g_before, model.generator.trainable_weights))
+    assert any(not np.array_equal(a, w.numpy()) for a, w in zip(d_before, model.discriminator.trainable_weights))
+    assert int(model.g_optimizer.iterations.numpy()) == 1 and int(model.d_optimizer.iterations.numpy()) == 1
+
+
+@pytest.mark.parametrize("kind", ["non_saturating", "hinge", "least_squares"])
+def test_xla_training_with_each_adversarial_loss(kind):
+    model = tiny_gan(adversarial_loss=kind)
+    model.compile(jit_compile=True)
+    history = model.fit(stripe_images(4, 32), random_masks(4, 32, seed=0), batch_size=2, epochs=1, verbose=0)
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
+
+
+def test_batches_without_masks_get_seeded_random_boxes():
+    model = tiny_gan()
+    images = stripe_images(3, 32)
+    boxes = model._random_box_masks(keras.ops.convert_to_tensor(images)).numpy()
+    assert boxes.shape == (3, 32, 32, 1)
+    ratios = boxes.reshape(3, -1).mean(axis=1)
+    assert np.all(ratios >= 0.25**2 * 0.5) and np.all(ratios <= 0.3)
+    model.compile(jit_compile=False)
+    logs = model.train_on_batch(images, return_dict=True)
+    assert logs["l1_hole"] > 0
+
+
+def test_mixed_bfloat16_training_step():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = tiny_gan()
+        model.compile(jit_compile=False)
+        logs = model.train_on_batch(stripe_images(2, 32), random_masks(2, 32, seed=0), return_dict=True)
+        assert np.isfinite(logs["g_loss"])
+        out = model.inpaint(np.zeros((20, 30, 3), np.uint8), np.ones((20, 30), bool))
+        assert out.shape == (20, 30, 3) and out.dtype == np.uint8
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_mixed_float16_wraps_optimizers_in_loss_scaling():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = tiny_gan()
+        model.compile(jit_compile=False)
+        assert isinstance(model.g_optimizer, keras.optimizers.LossScaleOptimizer)
+        assert isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer)
+        logs = model.train_on_batch(stripe_images(2, 32), random_masks(2, 32, seed=0), return_dict=True)
+        assert np.isfinite(logs["d_loss"])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_bad_construction_arguments_are_named():
+    generator = Pix2PixGenerator(num_downsamplings=3, base_filters=8)
+    with pytest.raises(ValueError, match="unknown adversarial_loss 'wgan'"):
+        InpaintingGAN(generator, PatchGANDiscriminator(base_filters=8), adversarial_loss="wgan")
+    with pytest.raises(TypeError, match="discriminator must be a keras.Model"):
+        InpaintingGAN(generator, "patchgan")
+
+
+def test_mirrored_strategy_on_two_logical_cpus():
+    """Under tf.distribute.MirroredStrategy the step runs per replica and both replicas agree."""
+    script = textwrap.dedent(
+        """
+        import numpy as np, tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        import keras_inpaint as ki
+        from keras_inpaint.masks import random_masks
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        with strategy.scope():
+            g = ki.Pix2PixGenerator(num_downsamplings=3, base_filters=8, max_filters=16, dropout=0.0)
+            model = ki.InpaintingGAN(g, ki.PatchGANDiscriminator(base_filters=8, num_layers=2), seed=0)
+            model.compile(jit_compile=False)
+        images = np.random.default_rng(0).uniform(-1, 1, (8, 32, 32, 3)).astype("float32")
+        history = model.fit(images, random_masks(8, 32, seed=0), batch_size=4, epochs=2, verbose=0)
+        print("REPLICAS", strategy.num_replicas_in_sync, "LOSS", history.history["g_loss"][-1])
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = [l for l in result.stdout.splitlines() if l.startswith("REPLICAS")][0]
+    assert line.split()[1] == "2" and np.isfinite(float(line.split()[3]))
