@@ -11,6 +11,7 @@ from keras_inpaint.errors import InpaintInputError, PresetError
 from keras_inpaint.models.inpainter import Inpainter
 from keras_inpaint.models.inpainting_gan import InpaintingGAN
 from keras_inpaint.models.inpainting_generator import InpaintingGenerator
+from keras_inpaint.models.lama import LamaDiscriminator, LamaGenerator
 from keras_inpaint.models.pix2pix import PatchGANDiscriminator, Pix2PixGenerator
 from keras_inpaint.models.registry import count_parameters, list_presets
 from keras_inpaint.version import __version__
@@ -20,6 +21,8 @@ __all__ = [
     "InpaintingGAN",
     "InpaintingGenerator",
     "InpaintInputError",
+    "LamaDiscriminator",
+    "LamaGenerator",
     "PatchGANDiscriminator",
     "Pix2PixGenerator",
     "PresetError",

@@ -8,9 +8,10 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_inpaint.models.lama import lama_presets
 from keras_inpaint.models.pix2pix import pix2pix_presets
 
-_FAMILY_PRESETS = (pix2pix_presets.PRESETS,)
+_FAMILY_PRESETS = (lama_presets.PRESETS, pix2pix_presets.PRESETS)
 BUNDLED_PRESET_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "assets", "presets")
 
 
