@@ -173,6 +173,9 @@ def load_task(cls, preset: str, load_weights: bool = True, revision: str | None 
             except Exception as e:
                 raise PresetError(f"could not load the discriminator weights from {weights}: {type(e).__name__}: {e}") from e
         return task
+    if wants_gan and builtin_name is not None:
+        kwargs = {**registry.builtin_presets()[builtin_name].get("gan", {}), **kwargs}
+        kwargs.setdefault("discriminator", registry.build_discriminator(builtin_name))
     if wants_gan and "discriminator" not in kwargs:
         kwargs["discriminator"] = generator.build_default_discriminator()
     return cls(backbone=generator, **kwargs)

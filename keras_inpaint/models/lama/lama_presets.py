@@ -29,12 +29,12 @@ PRESETS = {
     },
     "lama_tiny": {
         "family": "lama",
-        "description": "A small LaMa (ngf 16, 3 FFC blocks) that trains on a CPU.",
+        "description": "A small LaMa (ngf 16, 3 FFC blocks) trained on a CPU on photos from Debian/PyPI packages.",
         "resolution": 128,
         "license": LAMA_LICENSE,
         "generator": ("LamaGenerator", {"base_filters": 16, "num_blocks": 3}),
         "discriminator": ("LamaDiscriminator", {"base_filters": 16, "num_layers": 3}),
         "gan": LAMA_GAN,
-        "weights": None,
+        "weights": "lama_tiny",
     },
 }

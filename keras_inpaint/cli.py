@@ -1,0 +1,134 @@
+"""The ``keras-inpaint`` command line.
+
+Exit codes: 0 success, 2 usage error, 1 failure (one line on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+SAMPLE_PHOTO = os.path.join(os.path.dirname(__file__), "assets", "chelsea.jpg")
+DEFAULT_PRESET = "lama_tiny"
+
+
+class UserError(Exception):
+    """A problem with what the user asked for: reported in one line, exit code 1."""
+
+
+def _save_png(array, path: str) -> None:
+    from PIL import Image
+
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UserError(f"output directory {directory} does not exist.")
+    if not os.access(directory, os.W_OK):
+        raise UserError(f"output directory {directory} is not writable.")
+    Image.fromarray(array).save(path)
+
+
+def _load_mask(path: str, shape):
+    import numpy as np
+
+    from keras_inpaint.data import load_rgb
+
+    mask = load_rgb(path)[..., 0] > 127
+    if mask.shape != shape[:2]:
+        raise UserError(f"mask {path} is {mask.shape[1]}x{mask.shape[0]} but the image is {shape[1]}x{shape[0]}.")
+    return mask.astype(np.uint8)
+
+
+def cmd_inpaint(args) -> None:
+    import numpy as np
+
+    from keras_inpaint import Inpainter
+    from keras_inpaint.data import load_rgb
+    from keras_inpaint.masks import random_mask
+    from keras_inpaint.visualize import before_mask_after
+
+    if args.mask is None and args.auto_mask is None:
+        raise UserError("give --mask MASK.png or --auto-mask thin|medium|thick.")
+    path = args.image or SAMPLE_PHOTO
+    try:
+        image = load_rgb(path)
+    except OSError as e:
+        raise UserError(f"cannot read image {path}: {e}") from e
+    if args.mask is not None:
+        mask = _load_mask(args.mask, image.shape)
+    else:
+        mask = random_mask(image.shape[0], image.shape[1], args.auto_mask, seed=args.seed).astype(np.uint8)
+    model = Inpainter.from_preset(args.preset)
+    result = model.inpaint(image, mask)
+    _save_png(before_mask_after(image, mask, result) if args.grid else result, args.output)
+    print(f"wrote {args.output} ({image.shape[1]}x{image.shape[0]}, {100 * mask.mean():.1f}% hole, preset {args.preset})")
+
+
+def cmd_presets(args) -> None:
+    from keras_inpaint import list_presets
+
+    rows = list_presets(count_parameters_=not args.no_counts)
+    columns = ["name", "family", "generator_parameters", "discriminator_parameters", "resolution", "pretrained", "license"]
+    columns = [c for c in columns if c in rows[0]]
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    for row in rows:
+        cells = [f"{row[c]:,}" if isinstance(row[c], int) and not isinstance(row[c], bool) else str(row[c]) for c in columns]
+        print("| " + " | ".join(cells) + " |")
+
+
+def cmd_train(args) -> None:
+    from keras_inpaint.training import train
+
+    train(args.preset, args.data_dir, args.out, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+          image_size=args.image_size, batch_size=args.batch_size, masks=args.masks, seed=args.seed)
+    print(f"wrote preset {os.path.join(args.out, 'preset')}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="keras-inpaint", description="Fill the holes of photos with Keras inpainting GANs.")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    p = verbs.add_parser("inpaint", help="inpaint an image (the bundled sample photo if none is given)")
+    p.add_argument("image", nargs="?", help="image file (default: the bundled sample photo)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--mask", help="mask image: white (or >127) marks the hole")
+    group.add_argument("--auto-mask", choices=["thin", "medium", "thick", "deepfill"], help="draw a random mask")
+    p.add_argument("--preset", default=DEFAULT_PRESET, help=f"built-in name, preset directory or hf://org/name (default {DEFAULT_PRESET})")
+    p.add_argument("-o", "--output", required=True, help="output PNG")
+    p.add_argument("--grid", action="store_true", help="write a masked-input / mask / result picture")
+    p.add_argument("--seed", type=int, default=0, help="seed of --auto-mask (default 0)")
+    p.set_defaults(func=cmd_inpaint)
+
+    p = verbs.add_parser("presets", help="list the built-in presets")
+    p.add_argument("--no-counts", action="store_true", help="skip building models to count parameters")
+    p.set_defaults(func=cmd_presets)
+
+    p = verbs.add_parser("train", help="train a preset on a folder of photos (resumable)")
+    p.add_argument("data_dir")
+    p.add_argument("--preset", default=DEFAULT_PRESET)
+    p.add_argument("--out", required=True, help="run directory: backup/, preset/, log.jsonl")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--steps-per-epoch", type=int, default=200)
+    p.add_argument("--image-size", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--masks", default="mixed")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from keras_inpaint.errors import InpaintInputError, PresetError
+
+    try:
+        args.func(args)
+    except (UserError, PresetError, InpaintInputError, FileNotFoundError) as e:
+        print(f"keras-inpaint: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
