@@ -1,0 +1,109 @@
+import json
+import os
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+
+import keras_inpaint as ki
+from keras_inpaint import Inpainter, InpaintingGAN, PresetError
+from keras_inpaint.models import registry
+
+
+@pytest.fixture
+def saved_preset(tmp_path):
+    generator = ki.LamaGenerator(base_filters=8, num_blocks=1)
+    model = InpaintingGAN(generator, ki.LamaDiscriminator(base_filters=8, num_layers=2), seed=0)
+    model.compile(jit_compile=False)
+    model.save_to_preset(str(tmp_path / "preset"))
+    return tmp_path / "preset"
+
+
+def test_bundled_preset_loads_offline_and_inpaints(sample_photo):
+    model = Inpainter.from_preset("lama_tiny")
+    mask = np.zeros(sample_photo.shape[:2], np.uint8)
+    mask[100:160, 150:260] = 1
+    out = model.inpaint(sample_photo, mask)
+    np.testing.assert_array_equal(out[mask == 0], sample_photo[mask == 0])
+    # Trained weights: the fill is closer to the truth than a flat grey fill.
+    error = np.abs(out[mask == 1].astype(float) - sample_photo[mask == 1]).mean()
+    grey = np.abs(128.0 - sample_photo[mask == 1]).mean()
+    assert error < grey
+
+
+def test_builtin_preset_without_weights_warns_and_builds_architecture():
+    with pytest.warns(UserWarning, match="RANDOM weights"):
+        gan = InpaintingGAN.from_preset("pix2pix_tiny")
+    assert isinstance(gan.generator, ki.Pix2PixGenerator)
+    assert gan.feature_matching_weight == 0.0 and gan.l1_hole_weight == 100.0
+
+
+def test_gan_preset_keeps_discriminator_losses_and_optimizers(saved_preset):
+    assert sorted(os.listdir(saved_preset)) == ["config.json", "metadata.json", "model.weights.h5", "task.json", "task.weights.h5"]
+    gan = InpaintingGAN.from_preset(str(saved_preset))
+    assert isinstance(gan.discriminator, ki.LamaDiscriminator)
+    assert gan.r1_gamma == 0.001 and gan.adversarial_loss == "non_saturating"
+    assert isinstance(gan.d_optimizer, ki._backend.keras.optimizers.Adam)
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(1e-4)
+
+
+def test_unknown_preset_suggests_close_names():
+    with pytest.raises(PresetError, match="unknown preset 'lama_fourier_265'.*'lama_fourier_256'"):
+        Inpainter.from_preset("lama_fourier_265")
+
+
+def test_missing_file_is_named(saved_preset):
+    os.remove(saved_preset / "model.weights.h5")
+    with pytest.raises(PresetError, match="missing model.weights.h5"):
+        Inpainter.from_preset(str(saved_preset))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_corrupt_weights_file_is_named(saved_preset, damage):
+    path = saved_preset / "model.weights.h5"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3] if damage == "truncate" else b"not an h5 file" * 100)
+    with pytest.raises(PresetError, match="could not load the generator weights from .*model.weights.h5"):
+        Inpainter.from_preset(str(saved_preset))
+
+
+def test_foreign_class_in_config_is_refused(saved_preset):
+    config_path = saved_preset / "config.json"
+    config = json.loads(config_path.read_text())
+    config["config"]["evil"] = {"module": "os", "class_name": "system", "config": {}, "registered_name": "system"}
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(PresetError, match="neither a Keras nor a keras_inpaint class"):
+        Inpainter.from_preset(str(saved_preset))
+
+
+def test_lambda_layer_in_task_config_is_refused(saved_preset):
+    task_path = saved_preset / "task.json"
+    task = json.loads(task_path.read_text())
+    task["config"]["discriminator"] = {"module": "keras.layers", "class_name": "Lambda", "config": {"function": "x"}, "registered_name": None}
+    task_path.write_text(json.dumps(task))
+    with pytest.raises(PresetError, match="'Lambda'"):
+        InpaintingGAN.from_preset(str(saved_preset))
+
+
+def test_preset_path_that_is_a_file(tmp_path):
+    (tmp_path / "weights.h5").write_bytes(b"x")
+    with pytest.raises(PresetError, match="is a file"):
+        Inpainter.from_preset(str(tmp_path / "weights.h5"))
+
+
+def test_list_presets_table():
+    rows = {row["name"]: row for row in ki.list_presets(count_parameters_=False)}
+    assert {"lama_fourier_256", "big_lama_256", "lama_tiny", "pix2pix_256", "pix2pix_tiny"} <= set(rows)
+    assert rows["lama_tiny"]["pretrained"] and not rows["big_lama_256"]["pretrained"]
+    assert "Apache-2.0" in rows["lama_fourier_256"]["license"] and "BSD" in rows["pix2pix_256"]["license"]
+    for row in rows.values():
+        assert {"family", "resolution", "description", "license"} <= set(row)
+
+
+def test_list_presets_counts_parameters_of_small_presets(monkeypatch):
+    small = {k: v for k, v in registry.builtin_presets().items() if k.endswith("_tiny")}
+    monkeypatch.setattr(registry, "builtin_presets", lambda: small)
+    rows = {row["name"]: row for row in ki.list_presets()}
+    assert rows["lama_tiny"]["generator_parameters"] == ki.count_parameters(Inpainter.from_preset("lama_tiny").backbone)
+    assert rows["lama_tiny"]["discriminator_parameters"] > 0

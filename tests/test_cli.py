@@ -1,0 +1,50 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+from keras_inpaint.cli import main
+
+
+def test_inpaint_sample_photo_writes_grid(tmp_path):
+    out = tmp_path / "demo.png"
+    assert main(["inpaint", "--auto-mask", "medium", "--grid", "-o", str(out)]) == 0
+    picture = np.asarray(Image.open(out))
+    assert picture.shape[1] > 3 * 451 and picture.shape[2] == 3
+
+
+def test_inpaint_with_mask_file_keeps_known_pixels(tmp_path, sample_photo):
+    image_path, mask_path, out = tmp_path / "in.png", tmp_path / "mask.png", tmp_path / "out.png"
+    Image.fromarray(sample_photo).save(image_path)
+    mask = np.zeros(sample_photo.shape[:2], np.uint8)
+    mask[50:90, 60:140] = 255
+    Image.fromarray(mask).save(mask_path)
+    assert main(["inpaint", str(image_path), "--mask", str(mask_path), "-o", str(out)]) == 0
+    result = np.asarray(Image.open(out))
+    np.testing.assert_array_equal(result[mask == 0], sample_photo[mask == 0])
+
+
+def test_user_errors_exit_1_with_one_line(tmp_path, capsys):
+    assert main(["inpaint", "--auto-mask", "thin", "--preset", "lama_tinny", "-o", str(tmp_path / "x.png")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown preset 'lama_tinny'" in err[0] and "lama_tiny" in err[0]
+    assert main(["inpaint", "-o", str(tmp_path / "x.png")]) == 1
+    assert "--auto-mask" in capsys.readouterr().err
+    assert main(["inpaint", str(tmp_path / "missing.jpg"), "--auto-mask", "thin", "-o", str(tmp_path / "x.png")]) == 1
+    assert "cannot read image" in capsys.readouterr().err
+
+
+def test_usage_error_exits_2():
+    result = subprocess.run([sys.executable, "-m", "keras_inpaint", "inpaint", "--auto-mask", "huge", "-o", "x.png"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "invalid choice: 'huge'" in result.stderr
+
+
+def test_readme_test_command_is_what_ci_runs():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
+    ci = open(os.path.join(root, ".ci", "run"), encoding="utf-8").read()
+    command = ".venv/bin/python -m pytest -q tests"
+    assert f"\n{command}\n" in readme and ci.rstrip().endswith(command)
