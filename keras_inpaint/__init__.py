@@ -11,21 +11,26 @@ from keras_inpaint.errors import InpaintInputError, PresetError
 from keras_inpaint.models.inpainter import Inpainter
 from keras_inpaint.models.inpainting_gan import InpaintingGAN
 from keras_inpaint.models.inpainting_generator import InpaintingGenerator
+from keras_inpaint.models.deepfill_v2 import DeepFillV2Generator, SNPatchGANDiscriminator
 from keras_inpaint.models.lama import LamaDiscriminator, LamaGenerator
+from keras_inpaint.models.pconv import PConvGenerator
 from keras_inpaint.models.pix2pix import PatchGANDiscriminator, Pix2PixGenerator
 from keras_inpaint.models.registry import count_parameters, list_presets
 from keras_inpaint.version import __version__
 
 __all__ = [
+    "DeepFillV2Generator",
     "Inpainter",
     "InpaintingGAN",
     "InpaintingGenerator",
     "InpaintInputError",
     "LamaDiscriminator",
     "LamaGenerator",
+    "PConvGenerator",
     "PatchGANDiscriminator",
     "Pix2PixGenerator",
     "PresetError",
+    "SNPatchGANDiscriminator",
     "__version__",
     "count_parameters",
     "data",

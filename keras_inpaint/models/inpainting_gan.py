@@ -17,8 +17,13 @@ _METRIC_NAMES = (
 )
 
 
-def _discriminate(discriminator, images, training):
-    """Run a discriminator; return (logits (N,h,w,1) float32, list of feature maps)."""
+def _discriminate(discriminator, images, masks, training):
+    """Run a discriminator; return (logits (N,h,w,C) float32, list of feature maps).
+
+    A discriminator whose input has 4 channels judges the image with its mask (DeepFill v2).
+    """
+    if discriminator.inputs[0].shape[-1] == 4:
+        images = ops.concatenate([images, masks], axis=-1)
     outputs = discriminator(images, training=training)
     if isinstance(outputs, (list, tuple)) and len(outputs) == 2 and isinstance(outputs[1], (list, tuple)):
         logits, features = outputs
@@ -156,9 +161,9 @@ class InpaintingGAN(Inpainter):
     def _discriminator_losses(self, images, fake, masks, training):
         with tf.GradientTape() as r1_tape:
             r1_tape.watch(images)
-            real_logits, _ = _discriminate(self.discriminator, images, training)
+            real_logits, _ = _discriminate(self.discriminator, images, masks, training)
             real_sum = ops.sum(real_logits)
-        fake_logits, _ = _discriminate(self.discriminator, ops.stop_gradient(fake), training)
+        fake_logits, _ = _discriminate(self.discriminator, ops.stop_gradient(fake), masks, training)
         adversarial = losses.discriminator_adversarial_loss(
             real_logits, fake_logits, self.adversarial_loss, masks if self.mask_as_fake_target else None
         )
@@ -169,13 +174,13 @@ class InpaintingGAN(Inpainter):
         return adversarial + self.r1_gamma * r1, adversarial, r1
 
     def _generator_losses(self, images, fake, masks, training):
-        fake_logits, fake_features = _discriminate(self.discriminator, fake, training)
+        fake_logits, fake_features = _discriminate(self.discriminator, fake, masks, training)
         adversarial = losses.generator_adversarial_loss(fake_logits, self.adversarial_loss)
         reconstruction = losses.masked_l1(images, fake, masks, self.l1_hole_weight, self.l1_valid_weight)
         total = reconstruction + self.adversarial_weight * adversarial
         feature_matching = ops.zeros(())
         if self.feature_matching_weight > 0 and fake_features:
-            _, real_features = _discriminate(self.discriminator, images, training)
+            _, real_features = _discriminate(self.discriminator, images, masks, training)
             real_features = [ops.stop_gradient(f) for f in real_features]
             feature_matching = losses.feature_matching_loss(real_features, fake_features)
             total = total + self.feature_matching_weight * feature_matching

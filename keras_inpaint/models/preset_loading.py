@@ -149,7 +149,8 @@ def load_task(cls, preset: str, load_weights: bool = True, revision: str | None 
         if wants_gan:
             entry = registry.builtin_presets()[builtin_name]
             kwargs = {**entry.get("gan", {}), **kwargs}
-            kwargs.setdefault("discriminator", registry.build_discriminator(builtin_name))
+            if "discriminator" not in kwargs:
+                kwargs["discriminator"] = registry.build_discriminator(builtin_name) or generator.build_default_discriminator()
         return cls(backbone=generator, **kwargs)
 
     generator = load_generator(preset_dir, load_weights=load_weights)
@@ -175,7 +176,8 @@ def load_task(cls, preset: str, load_weights: bool = True, revision: str | None 
         return task
     if wants_gan and builtin_name is not None:
         kwargs = {**registry.builtin_presets()[builtin_name].get("gan", {}), **kwargs}
-        kwargs.setdefault("discriminator", registry.build_discriminator(builtin_name))
+        if "discriminator" not in kwargs and registry.build_discriminator(builtin_name) is not None:
+            kwargs["discriminator"] = registry.build_discriminator(builtin_name)
     if wants_gan and "discriminator" not in kwargs:
         kwargs["discriminator"] = generator.build_default_discriminator()
     return cls(backbone=generator, **kwargs)

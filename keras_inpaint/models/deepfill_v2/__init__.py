@@ -1,0 +1,5 @@
+"""DeepFill v2 family: gated-conv coarse-to-fine generator with contextual attention, SN-PatchGAN."""
+
+from keras_inpaint.models.deepfill_v2.deepfill_v2_discriminator import SNPatchGANDiscriminator
+from keras_inpaint.models.deepfill_v2.deepfill_v2_generator import DeepFillV2Generator
+from keras_inpaint.models.deepfill_v2.deepfill_v2_presets import PRESETS
