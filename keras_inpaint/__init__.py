@@ -13,6 +13,7 @@ from keras_inpaint.models.inpainting_gan import InpaintingGAN
 from keras_inpaint.models.inpainting_generator import InpaintingGenerator
 from keras_inpaint.models.deepfill_v2 import DeepFillV2Generator, SNPatchGANDiscriminator
 from keras_inpaint.models.lama import LamaDiscriminator, LamaGenerator
+from keras_inpaint.models.migan import MiganDiscriminator, MiganGenerator
 from keras_inpaint.models.pconv import PConvGenerator
 from keras_inpaint.models.pix2pix import PatchGANDiscriminator, Pix2PixGenerator
 from keras_inpaint.models.registry import count_parameters, list_presets
@@ -26,6 +27,8 @@ __all__ = [
     "InpaintInputError",
     "LamaDiscriminator",
     "LamaGenerator",
+    "MiganDiscriminator",
+    "MiganGenerator",
     "PConvGenerator",
     "PatchGANDiscriminator",
     "Pix2PixGenerator",

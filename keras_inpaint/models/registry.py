@@ -10,10 +10,11 @@ import numpy as np
 
 from keras_inpaint.models.deepfill_v2 import deepfill_v2_presets
 from keras_inpaint.models.lama import lama_presets
+from keras_inpaint.models.migan import migan_presets
 from keras_inpaint.models.pconv import pconv_presets
 from keras_inpaint.models.pix2pix import pix2pix_presets
 
-_FAMILY_PRESETS = (deepfill_v2_presets.PRESETS, lama_presets.PRESETS, pconv_presets.PRESETS, pix2pix_presets.PRESETS)
+_FAMILY_PRESETS = (deepfill_v2_presets.PRESETS, lama_presets.PRESETS, migan_presets.PRESETS, pconv_presets.PRESETS, pix2pix_presets.PRESETS)
 BUNDLED_PRESET_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "assets", "presets")
 
 

@@ -32,6 +32,15 @@ def test_bundled_preset_loads_offline_and_inpaints(sample_photo):
     assert error < grey
 
 
+@pytest.mark.parametrize("name", ["deepfill_v2_tiny", "migan_tiny", "pconv_tiny"])
+def test_every_tiny_preset_builds_a_gan(name):
+    with pytest.warns(UserWarning, match="RANDOM weights"):
+        gan = InpaintingGAN.from_preset(name)
+    entry = registry.builtin_presets()[name]
+    assert type(gan.generator).__name__ == entry["generator"][0]
+    assert gan.adversarial_loss == entry["gan"]["adversarial_loss"]
+
+
 def test_builtin_preset_without_weights_warns_and_builds_architecture():
     with pytest.warns(UserWarning, match="RANDOM weights"):
         gan = InpaintingGAN.from_preset("pix2pix_tiny")
@@ -94,9 +103,14 @@ def test_preset_path_that_is_a_file(tmp_path):
 
 def test_list_presets_table():
     rows = {row["name"]: row for row in ki.list_presets(count_parameters_=False)}
-    assert {"lama_fourier_256", "big_lama_256", "lama_tiny", "pix2pix_256", "pix2pix_tiny"} <= set(rows)
+    expected = {"lama_fourier_256", "big_lama_256", "deepfill_v2_256", "migan_256", "migan_512", "pconv_512", "pix2pix_256"}
+    assert expected <= set(rows)
+    assert {row["family"] for row in rows.values()} == {"lama", "deepfill_v2", "migan", "pconv", "pix2pix"}
+    for family in ("lama", "deepfill_v2", "migan", "pconv", "pix2pix"):
+        assert f"{family}_tiny" in rows
     assert rows["lama_tiny"]["pretrained"] and not rows["big_lama_256"]["pretrained"]
     assert "Apache-2.0" in rows["lama_fourier_256"]["license"] and "BSD" in rows["pix2pix_256"]["license"]
+    assert "MIT" in rows["migan_256"]["license"] and "CC BY-NC 4.0" in rows["deepfill_v2_256"]["license"]
     for row in rows.values():
         assert {"family", "resolution", "description", "license"} <= set(row)
 
@@ -107,3 +121,4 @@ def test_list_presets_counts_parameters_of_small_presets(monkeypatch):
     rows = {row["name"]: row for row in ki.list_presets()}
     assert rows["lama_tiny"]["generator_parameters"] == ki.count_parameters(Inpainter.from_preset("lama_tiny").backbone)
     assert rows["lama_tiny"]["discriminator_parameters"] > 0
+    assert rows["pconv_tiny"]["discriminator_parameters"] == 0  # trained on reconstruction losses

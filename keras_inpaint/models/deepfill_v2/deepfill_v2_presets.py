@@ -18,10 +18,10 @@ PRESETS = {
     },
     "deepfill_v2_tiny": {
         "family": "deepfill_v2",
-        "description": "A small DeepFill v2 (cnum 8) that trains on a CPU.",
+        "description": "A small DeepFill v2 (cnum 16) that trains on a CPU.",
         "resolution": 64,
         "license": DEEPFILL_LICENSE,
-        "generator": ("DeepFillV2Generator", {"base_filters": 4}),
+        "generator": ("DeepFillV2Generator", {"base_filters": 8}),
         "discriminator": ("SNPatchGANDiscriminator", {"base_filters": 8, "num_layers": 4}),
         "gan": DEEPFILL_GAN,
         "weights": None,

@@ -1,0 +1,5 @@
+"""MI-GAN family: mobile depthwise-separable generator and residual discriminator."""
+
+from keras_inpaint.models.migan.migan_discriminator import MiganDiscriminator
+from keras_inpaint.models.migan.migan_generator import MiganGenerator
+from keras_inpaint.models.migan.migan_presets import PRESETS
