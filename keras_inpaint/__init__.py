@@ -8,6 +8,7 @@
 from keras_inpaint import _backend  # noqa: F401  (selects the TensorFlow backend first)
 from keras_inpaint import data, losses, masks
 from keras_inpaint.errors import InpaintInputError, PresetError
+from keras_inpaint.hub import upload_preset
 from keras_inpaint.models.inpainter import Inpainter
 from keras_inpaint.models.inpainting_gan import InpaintingGAN
 from keras_inpaint.models.inpainting_generator import InpaintingGenerator
@@ -40,4 +41,5 @@ __all__ = [
     "list_presets",
     "losses",
     "masks",
+    "upload_preset",
 ]

@@ -50,3 +50,152 @@ def download_preset(handle: str, revision: str | None = None) -> str:
         ) from e
     except errors.RevisionNotFoundError as e:
         raise PresetError(f"{repo_id!r} has no revision {revision!r}.") from e
+
+
+REQUIRED_PRESET_FILES = ("config.json", "metadata.json", "model.weights.h5")
+
+
+def validate_preset_dir(preset_dir: str) -> dict:
+    """Check a preset directory before any network call; return its config.
+
+    It must hold ``config.json`` (a keras_inpaint generator), ``metadata.json`` and
+    ``model.weights.h5``, and its generator must build from the config and load the
+    weights (so that nothing broken is ever published).
+    """
+    import json
+
+    if not os.path.isdir(preset_dir):
+        raise PresetError(f"preset directory {preset_dir!r} does not exist.")
+    missing = [f for f in REQUIRED_PRESET_FILES if not os.path.exists(os.path.join(preset_dir, f))]
+    if missing:
+        raise PresetError(f"preset directory {preset_dir!r} is missing {', '.join(missing)}; nothing was uploaded.")
+    from keras_inpaint.models.preset_loading import load_generator
+
+    load_generator(preset_dir)  # raises PresetError naming the problem
+    with open(os.path.join(preset_dir, "config.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _family_card(family: str) -> str:
+    from importlib import resources
+
+    try:
+        return resources.files("keras_inpaint.model_cards").joinpath(f"{family}.md").read_text(encoding="utf-8")
+    except (FileNotFoundError, ModuleNotFoundError):
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        with open(os.path.join(root, "model_cards", f"{family}.md"), encoding="utf-8") as f:
+            return f.read()
+
+
+def _family_of(class_name: str) -> tuple[str, str]:
+    """(family, SPDX-like license id for the Hub header) of a generator class."""
+    table = {
+        "LamaGenerator": ("lama", "apache-2.0"),
+        "DeepFillV2Generator": ("deepfill_v2", "cc-by-nc-4.0"),
+        "MiganGenerator": ("migan", "mit"),
+        "PConvGenerator": ("pconv", "cc-by-nc-4.0"),
+        "Pix2PixGenerator": ("pix2pix", "bsd-3-clause"),
+    }
+    if class_name not in table:
+        raise PresetError(f"no model card for generator class {class_name!r}.")
+    return table[class_name]
+
+
+def render_model_card(preset_dir: str, repo_id: str, metrics: dict | None = None):
+    """Render a ``huggingface_hub.ModelCard`` for a preset: YAML header, family card, counts, usage.
+
+    ``metrics`` (optional) maps a dataset/mask-setting name to ``{"psnr_hole": ..., "ssim_hole": ...}``;
+    when given (or when the preset holds ``metrics.json``) a ``model-index`` is written.
+    """
+    import json
+
+    from huggingface_hub import ModelCard, ModelCardData
+    from huggingface_hub.repocard_data import EvalResult
+
+    config = validate_preset_dir(preset_dir)
+    with open(os.path.join(preset_dir, "metadata.json"), encoding="utf-8") as f:
+        metadata = json.load(f)
+    family, license_id = _family_of(config["class_name"])
+    metrics_path = os.path.join(preset_dir, "metrics.json")
+    if metrics is None and os.path.exists(metrics_path):
+        with open(metrics_path, encoding="utf-8") as f:
+            metrics = json.load(f)
+    training = {}
+    task_path = os.path.join(preset_dir, "task.json")
+    if os.path.exists(task_path):
+        with open(task_path, encoding="utf-8") as f:
+            task_config = json.load(f)["config"]
+        training = {k: v for k, v in task_config.items() if k not in ("backbone", "discriminator", "perceptual_model", "name")}
+    eval_results = None
+    if metrics:
+        eval_results = [
+            EvalResult(task_type="image-inpainting", dataset_type=name, dataset_name=name, metric_type=metric,
+                       metric_value=float(value), metric_name=metric)
+            for name, values in metrics.items() for metric, value in values.items()
+        ]
+    card_data = ModelCardData(
+        library_name="keras",
+        license=license_id,
+        tags=["image-inpainting", "keras", "keras-hub", "gan", "keras-inpaint", family],
+        pipeline_tag="image-to-image",
+        model_name=repo_id.split("/")[-1],
+        eval_results=eval_results,
+    )
+    arguments = {k: v for k, v in config["config"].items() if k not in ("name", "trainable", "dtype")}
+    body = [
+        f"# {repo_id}",
+        "",
+        f"A keras_inpaint `{config['class_name']}` preset ({family} family), "
+        f"{metadata.get('parameter_count', 0):,} generator parameters, saved with Keras "
+        f"{metadata.get('keras_version')} and keras-hub {metadata.get('keras_hub_version')}.",
+        "",
+        "## Usage",
+        "",
+        "```python",
+        "import numpy as np",
+        "import keras_inpaint",
+        "",
+        f'model = keras_inpaint.Inpainter.from_preset("hf://{repo_id}")',
+        "image = np.zeros((256, 256, 3), np.uint8)          # your RGB photo",
+        "mask = np.zeros((256, 256), np.uint8); mask[96:160, 96:160] = 1  # 1 = hole",
+        "filled = model.inpaint(image, mask)",
+        "```",
+        "",
+        "## Generator configuration",
+        "",
+        "```json",
+        json.dumps(arguments, indent=2, sort_keys=True),
+        "```",
+    ]
+    if training:
+        body += ["", "## Training configuration", "", "```json", json.dumps(training, indent=2, sort_keys=True, default=str), "```"]
+    if metrics:
+        body += ["", "## Evaluation", "", "| setting | metric | value |", "|---|---|---|"]
+        body += [f"| {name} | {metric} | {value:.4g} |" for name, values in metrics.items() for metric, value in values.items()]
+    body += ["", _family_card(family)]
+    return ModelCard("---\n" + card_data.to_yaml() + "\n---\n\n" + "\n".join(body) + "\n")
+
+
+def upload_preset(handle: str, preset_dir: str, private: bool = False, token: str | None = None,
+                  revision: str | None = None, commit_message: str | None = None) -> str:
+    """Publish a preset directory to the Hugging Face Hub with a rendered model card.
+
+    Validates the directory first (no network call for a broken preset), creates the repo
+    if needed, renders ``README.md`` and uploads every file of the preset in one commit.
+    Returns the commit URL.
+    """
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    repo_id, pinned = parse_handle(handle, revision)
+    card = render_model_card(preset_dir, repo_id)
+    api = HfApi(token=token)
+    api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+    card.validate(repo_type="model")  # the Hub's own YAML check of the header
+    operations = [CommitOperationAdd("README.md", str(card).encode("utf-8"))]
+    for name in sorted(os.listdir(preset_dir)):
+        path = os.path.join(preset_dir, name)
+        if os.path.isfile(path) and name != "README.md":
+            operations.append(CommitOperationAdd(name, path))
+    info = api.create_commit(repo_id, operations, commit_message=commit_message or "Upload keras_inpaint preset",
+                             revision=pinned, repo_type="model")
+    return info.commit_url

@@ -1,0 +1,25 @@
+import os
+import tomllib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_every_subpackage_is_listed_in_pyproject():
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        listed = set(tomllib.load(f)["tool"]["setuptools"]["packages"])
+    found = {"keras_inpaint.model_cards"}
+    for folder, _, files in os.walk(os.path.join(ROOT, "keras_inpaint")):
+        if "__init__.py" in files and "__pycache__" not in folder:
+            found.add(os.path.relpath(folder, ROOT).replace(os.sep, "."))
+    assert found == listed
+
+
+def test_every_family_has_a_model_card():
+    from keras_inpaint.models import registry
+
+    families = {entry["family"] for entry in registry.builtin_presets().values()}
+    for family in families:
+        card = os.path.join(ROOT, "model_cards", f"{family}.md")
+        assert os.path.exists(card), card
+        text = open(card, encoding="utf-8").read()
+        assert "license" in text.lower() and "Limitations" in text
