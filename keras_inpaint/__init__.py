@@ -7,6 +7,7 @@
 
 from keras_inpaint import _backend  # noqa: F401  (selects the TensorFlow backend first)
 from keras_inpaint import data, losses, masks
+from keras_inpaint.evaluation import evaluate
 from keras_inpaint.errors import InpaintInputError, PresetError
 from keras_inpaint.hub import upload_preset
 from keras_inpaint.models.inpainter import Inpainter
@@ -38,6 +39,7 @@ __all__ = [
     "__version__",
     "count_parameters",
     "data",
+    "evaluate",
     "list_presets",
     "losses",
     "masks",
