@@ -1,0 +1,242 @@
+"""Inference and training benchmarks of the zoo, with classical baselines in the same run.
+
+    python -m benchmarks.run --suite inference --presets lama_fourier_256 migan_256 --sizes 256 512
+    python -m benchmarks.run --suite training --replicas 1 2
+    python -m benchmarks.run --quick          # < 1 minute on a CPU (CI smoke test)
+
+Inference: latency p50/p90 (ms per batch), throughput (images/s), peak memory, first-call
+(trace + compile) time, FLOPs per image counted by TensorFlow's profiler on the traced
+graph, and model-FLOPs utilisation against the device's peak. Training: steps/s and
+images/s of the full adversarial ``train_step``, 1..N replicas under MirroredStrategy
+(logical CPU devices on a CPU) with the global batch scaled, and scaling efficiency.
+Output: JSON lines (one per measurement, with the device and settings), a markdown table,
+and, when matplotlib is installed, a plot of throughput against resolution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+QUICK = {"presets": ["lama_tiny"], "sizes": [64], "batches": [2], "precisions": ["float32"],
+         "jit": [False, True], "repeats": 3, "baselines": ["telea", "navier_stokes"], "replicas": [1, 2]}
+
+
+def _setup_logical_cpus(count: int) -> None:
+    """Split the CPU into ``count`` logical devices (before TensorFlow initialises)."""
+    import tensorflow as tf
+
+    if count > 1 and not tf.config.list_physical_devices("GPU"):
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+
+
+def count_flops(function, *specs) -> float:
+    """Floating-point operations of one call of a ``tf.function``, counted on its graph."""
+    import tensorflow as tf
+    from tensorflow.python.profiler import model_analyzer, option_builder
+
+    graph = function.get_concrete_function(*specs).graph
+    options = option_builder.ProfileOptionBuilder(option_builder.ProfileOptionBuilder.float_operation()).with_empty_output().build()
+    return float(model_analyzer.profile(graph, options=options).total_float_ops)
+
+
+def _timed(fn, repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def bench_inference(preset: str, size: int, batch: int, precision: str, jit: bool, repeats: int, device: dict) -> dict:
+    import keras
+    import tensorflow as tf
+
+    from benchmarks.devices import peak_memory_mb, peak_tflops, reset_peak_memory
+    from keras_inpaint.models import registry
+
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        generator = registry.build_generator(preset)
+        x = tf.constant(np.random.default_rng(0).uniform(-1, 1, (batch, size, size, 4)).astype("float32"))
+        call = tf.function(lambda t: generator(t, training=False), jit_compile=jit)
+        reset_peak_memory()
+        start = time.perf_counter()
+        call(x).numpy()
+        first_call = time.perf_counter() - start
+        call(x).numpy()  # warm-up, excluded
+        times = _timed(lambda: call(x).numpy(), repeats)  # .numpy() waits for the device
+        flops = count_flops(tf.function(lambda t: generator(t, training=False)),
+                            tf.TensorSpec((1, size, size, 4), tf.float32))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    p50 = float(np.percentile(times, 50))
+    throughput = batch / p50
+    peak = peak_tflops(device["device"], precision)
+    return {"suite": "inference", "method": preset, "size": size, "batch": batch, "precision": precision, "jit": jit,
+            "latency_p50_ms": 1000 * p50, "latency_p90_ms": 1000 * float(np.percentile(times, 90)),
+            "throughput_img_s": throughput, "first_call_s": first_call, "peak_memory_mb": peak_memory_mb(),
+            "gflops_per_image": flops / 1e9, "mfu": (flops * throughput / (peak * 1e12)) if peak else None,
+            "parameters": registry.count_parameters(generator)}
+
+
+def bench_baseline(name: str, size: int, repeats: int) -> dict:
+    from keras_inpaint.evaluation import baseline_inpainter
+    from keras_inpaint.masks import random_mask
+
+    image = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    mask = random_mask(size, size, "medium", seed=0).astype(np.uint8)
+    run = baseline_inpainter(name)
+    run(image, mask)
+    times = _timed(lambda: run(image, mask), repeats)
+    p50 = float(np.percentile(times, 50))
+    return {"suite": "inference", "method": f"baseline:{name}", "size": size, "batch": 1, "precision": "uint8",
+            "jit": False, "latency_p50_ms": 1000 * p50, "latency_p90_ms": 1000 * float(np.percentile(times, 90)),
+            "throughput_img_s": 1 / p50, "first_call_s": None, "peak_memory_mb": None, "gflops_per_image": None,
+            "mfu": None, "parameters": 0}
+
+
+def bench_training(preset: str, size: int, batch_per_replica: int, replicas: int, jit: bool, steps: int) -> dict:
+    import tensorflow as tf
+
+    from keras_inpaint.masks import random_masks
+    from keras_inpaint.models import registry
+    from keras_inpaint.models.inpainting_gan import InpaintingGAN
+
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    strategy = tf.distribute.MirroredStrategy([d.name for d in devices[:replicas]])
+    global_batch = batch_per_replica * replicas
+    with strategy.scope():
+        entry = registry.builtin_presets()[preset]
+        model = InpaintingGAN(registry.build_generator(preset), registry.build_discriminator(preset)
+                              or registry.build_generator(preset).build_default_discriminator(), seed=0, **entry.get("gan", {}))
+        model.compile(jit_compile=jit)
+    images = np.random.default_rng(0).uniform(-1, 1, (global_batch, size, size, 3)).astype("float32")
+    masks = random_masks(global_batch, size, setting="medium", seed=0)
+    dataset = tf.data.Dataset.from_tensors((images, masks)).repeat()
+    model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0)  # trace, compile, warm up
+    start = time.perf_counter()
+    history = model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+    seconds = time.perf_counter() - start
+    return {"suite": "training", "method": preset, "size": size, "batch": global_batch, "replicas": replicas,
+            "jit": jit, "precision": "float32", "steps_per_s": steps / seconds, "throughput_img_s": steps * global_batch / seconds,
+            "final_g_loss": float(history.history["g_loss"][-1])}
+
+
+def markdown(records: list[dict]) -> str:
+    inference = [r for r in records if r["suite"] == "inference"]
+    training = [r for r in records if r["suite"] == "training"]
+    lines = []
+    if inference:
+        lines += ["| method | size | batch | precision | XLA | p50 ms | p90 ms | img/s | first call s | peak MB | GFLOP/img | MFU |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in inference:
+            fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
+            lines.append(f"| {r['method']} | {r['size']} | {r['batch']} | {r['precision']} | {r['jit']} | "
+                         f"{r['latency_p50_ms']:.1f} | {r['latency_p90_ms']:.1f} | {r['throughput_img_s']:.2f} | "
+                         f"{fmt(r['first_call_s'], '.2f')} | {fmt(r['peak_memory_mb'], '.0f')} | "
+                         f"{fmt(r['gflops_per_image'], '.2f')} | {fmt(r['mfu'], '.1%')} |")
+    if training:
+        lines += ["", "| preset | size | replicas | global batch | XLA | steps/s | img/s | scaling efficiency |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in training:
+            lines.append(f"| {r['method']} | {r['size']} | {r['replicas']} | {r['batch']} | {r['jit']} | "
+                         f"{r['steps_per_s']:.2f} | {r['throughput_img_s']:.2f} | {r.get('scaling_efficiency', 1.0):.2f} |")
+    return "\n".join(lines)
+
+
+def plot(records: list[dict], path: str) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(6, 4))
+    inference = [r for r in records if r["suite"] == "inference"]
+    for key in sorted({(r["method"], r["precision"], r["jit"]) for r in inference}):
+        points = sorted((r["size"], r["throughput_img_s"]) for r in inference if (r["method"], r["precision"], r["jit"]) == key)
+        ax.plot(*zip(*points), marker="o", label=f"{key[0]} {key[1]}{' XLA' if key[2] else ''}")
+    ax.set_xlabel("resolution (px)"), ax.set_ylabel("images / s"), ax.set_yscale("log"), ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return True
+
+
+def main(argv=None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--suite", choices=["inference", "training", "all"], default="all")
+    parser.add_argument("--quick", action="store_true", help="tiny presets, 64 px: under a minute on a CPU")
+    parser.add_argument("--presets", nargs="+", default=["lama_fourier_256", "big_lama_256", "migan_256", "deepfill_v2_256"])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024, 2048])
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--precisions", nargs="+", default=["float32", "mixed_float16", "mixed_bfloat16"])
+    parser.add_argument("--jit", choices=["on", "off", "both"], default="both")
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--baselines", nargs="+", default=["telea", "navier_stokes", "biharmonic"])
+    parser.add_argument("--replicas", type=int, nargs="+", default=[1])
+    parser.add_argument("--train-size", type=int, default=256)
+    parser.add_argument("--train-steps", type=int, default=20)
+    parser.add_argument("--out", default=None, help="results folder (default benchmarks/results/<device>)")
+    args = parser.parse_args(argv)
+    settings = dict(QUICK) if args.quick else {
+        "presets": args.presets, "sizes": args.sizes, "batches": args.batches, "precisions": args.precisions,
+        "jit": {"on": [True], "off": [False], "both": [False, True]}[args.jit], "repeats": args.repeats,
+        "baselines": args.baselines, "replicas": args.replicas}
+    _setup_logical_cpus(max(settings["replicas"]))
+
+    from benchmarks.devices import describe
+
+    device = describe()
+    out = args.out or os.path.join("benchmarks", "results", device["device"].split(" (")[0].replace(" ", "_"))
+    os.makedirs(out, exist_ok=True)
+    records = []
+    if args.suite in ("inference", "all"):
+        for preset in settings["presets"]:
+            for size in settings["sizes"]:
+                for batch in settings["batches"]:
+                    for precision in settings["precisions"]:
+                        for jit in settings["jit"]:
+                            try:
+                                records.append(bench_inference(preset, size, batch, precision, jit, settings["repeats"], device))
+                            except Exception as e:  # out of memory at large sizes: record and go on
+                                records.append({"suite": "inference", "method": preset, "size": size, "batch": batch,
+                                                "precision": precision, "jit": jit, "error": f"{type(e).__name__}: {str(e)[:200]}"})
+                            print(json.dumps(records[-1]), flush=True)
+        for name in settings["baselines"]:
+            for size in settings["sizes"]:
+                records.append(bench_baseline(name, size, settings["repeats"]))
+                print(json.dumps(records[-1]), flush=True)
+    if args.suite in ("training", "all"):
+        size = 64 if args.quick else args.train_size
+        for preset in settings["presets"][:1] if args.quick else settings["presets"]:
+            base = None
+            for replicas in settings["replicas"]:
+                record = bench_training(preset, size, 2 if args.quick else 8, replicas, jit=not args.quick,
+                                        steps=3 if args.quick else args.train_steps)
+                base = base or record["throughput_img_s"]
+                record["scaling_efficiency"] = record["throughput_img_s"] / (base * replicas)
+                records.append(record)
+                print(json.dumps(record), flush=True)
+    ok = [r for r in records if "error" not in r]
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    with open(os.path.join(out, f"{args.suite}{'-quick' if args.quick else ''}-{stamp}.jsonl"), "w") as f:
+        for r in records:
+            f.write(json.dumps({**r, "device": device, "settings": settings}) + "\n")
+    table = markdown(ok)
+    with open(os.path.join(out, f"{args.suite}{'-quick' if args.quick else ''}-{stamp}.md"), "w") as f:
+        f.write(f"Device: {device['device']}; TensorFlow {device['tensorflow']}, Keras {device['keras']}.\n\n{table}\n")
+    plot(ok, os.path.join(out, f"{args.suite}{'-quick' if args.quick else ''}-{stamp}.png"))
+    print(table)
+    return records
+
+
+if __name__ == "__main__":
+    main()

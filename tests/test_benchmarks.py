@@ -1,0 +1,38 @@
+import glob
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_quick_benchmark_writes_consistent_json_lines(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [jsonl] = glob.glob(str(tmp_path / "*.jsonl"))
+    records = [json.loads(line) for line in open(jsonl)]
+    assert not [r for r in records if "error" in r]
+    inference = [r for r in records if r["suite"] == "inference"]
+    training = [r for r in records if r["suite"] == "training"]
+    assert {r["jit"] for r in inference if r["method"] == "lama_tiny"} == {False, True}
+    assert {r["method"] for r in inference} >= {"lama_tiny", "baseline:telea", "baseline:navier_stokes"}
+    for r in inference:
+        assert r["device"]["tensorflow"] and r["settings"]["repeats"] == 3
+        assert 0 < r["latency_p50_ms"] <= r["latency_p90_ms"]
+        # throughput is batch / median latency
+        assert abs(r["throughput_img_s"] - r["batch"] / (r["latency_p50_ms"] / 1000)) < 1e-6 * r["throughput_img_s"]
+        if not r["method"].startswith("baseline"):
+            assert r["gflops_per_image"] > 0 and r["first_call_s"] > 0 and r["peak_memory_mb"] > 0 and r["parameters"] > 0
+    # Same model, same FLOPs with and without XLA.
+    flops = {r["gflops_per_image"] for r in inference if r["method"] == "lama_tiny"}
+    assert len(flops) == 1
+    assert [r["replicas"] for r in training] == [1, 2]
+    assert training[1]["batch"] == 2 * training[0]["batch"]
+    for r in training:
+        assert r["steps_per_s"] > 0 and abs(r["throughput_img_s"] - r["steps_per_s"] * r["batch"]) < 1e-6 * r["throughput_img_s"]
+    expected = training[1]["throughput_img_s"] / (2 * training[0]["throughput_img_s"])
+    assert abs(training[1]["scaling_efficiency"] - expected) < 1e-9
+    [table] = glob.glob(str(tmp_path / "*.md"))
+    assert "| lama_tiny | 64 | 2 | float32 | True |" in open(table).read()
