@@ -28,7 +28,7 @@ def _conv(x, filters, kernel_size, stride, padding, name):
     return layers.Conv2D(filters, kernel_size, strides=stride, use_bias=False, name=name)(x)
 
 
-def ffc(x_local, x_global, out_channels, kernel_size, ratio_gout, stride=1, padding=0, name="ffc"):
+def ffc(x_local, x_global, out_channels, kernel_size, ratio_gout, stride=1, padding=0, name="ffc", fft="fft"):
     """One FFC: inputs (N,H,W,C_l) and (N,H,W,C_g) or None; returns (local, global) or None for empty parts."""
     out_local, out_global = split_channels(out_channels, ratio_gout)
     y_local = y_global = None
@@ -44,14 +44,14 @@ def ffc(x_local, x_global, out_channels, kernel_size, ratio_gout, stride=1, padd
         if x_local is not None:
             terms.append(_conv(x_local, out_global, kernel_size, stride, padding, f"{name}.convl2g"))
         if x_global is not None:
-            terms.append(SpectralTransform(out_global, stride=stride, name=f"{name}.convg2g")(x_global))
+            terms.append(SpectralTransform(out_global, stride=stride, fft_implementation=fft, name=f"{name}.convg2g")(x_global))
         y_global = terms[0] if len(terms) == 1 else layers.Add(name=f"{name}.sum_g")(terms)
     return y_local, y_global
 
 
-def ffc_bn_act(x_local, x_global, out_channels, kernel_size, ratio_gout, stride=1, padding=0, name="ffc_bn_act"):
+def ffc_bn_act(x_local, x_global, out_channels, kernel_size, ratio_gout, stride=1, padding=0, name="ffc_bn_act", fft="fft"):
     """FFC followed by BatchNorm and ReLU on each non-empty part (LaMa's ``FFC_BN_ACT``)."""
-    y_local, y_global = ffc(x_local, x_global, out_channels, kernel_size, ratio_gout, stride, padding, f"{name}.ffc")
+    y_local, y_global = ffc(x_local, x_global, out_channels, kernel_size, ratio_gout, stride, padding, f"{name}.ffc", fft)
     outputs = []
     for y, part in ((y_local, "l"), (y_global, "g")):
         if y is not None:
@@ -61,10 +61,10 @@ def ffc_bn_act(x_local, x_global, out_channels, kernel_size, ratio_gout, stride=
     return tuple(outputs)
 
 
-def ffc_resnet_block(x_local, x_global, channels, ratio, name="block"):
+def ffc_resnet_block(x_local, x_global, channels, ratio, name="block", fft="fft"):
     """Two 3x3 FFC_BN_ACT (reflect padding) with a residual connection on each part."""
-    y_local, y_global = ffc_bn_act(x_local, x_global, channels, 3, ratio, padding=1, name=f"{name}.conv1")
-    y_local, y_global = ffc_bn_act(y_local, y_global, channels, 3, ratio, padding=1, name=f"{name}.conv2")
+    y_local, y_global = ffc_bn_act(x_local, x_global, channels, 3, ratio, padding=1, name=f"{name}.conv1", fft=fft)
+    y_local, y_global = ffc_bn_act(y_local, y_global, channels, 3, ratio, padding=1, name=f"{name}.conv2", fft=fft)
     if x_local is not None:
         y_local = layers.Add(name=f"{name}.res_l")([x_local, y_local])
     if x_global is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 
@@ -36,6 +37,48 @@ def irfft2(real, imag, width):
     return ops.transpose(x, (0, 2, 3, 1)) * scale
 
 
+def _dft_matrices(n, length):
+    """cos and sin of 2*pi*k*t/length for k < n and t < length, float32 (n, length)."""
+    k = ops.cast(ops.arange(n), "float32")[:, None]
+    t = ops.cast(ops.arange(length), "float32")[None, :]
+    angle = 2.0 * np.pi * k * t / ops.cast(length, "float32")
+    return ops.cos(angle), ops.sin(angle)
+
+
+def rfft2_matmul(x):
+    """:func:`rfft2` as real matrix products (DFT matrices): no FFT kernel needed.
+
+    O(H^2 + W^2) per channel instead of O(HW log HW), which is negligible at LaMa's 1/8
+    bottleneck, and it converts to TFLite built-in ops (no complex tensors, no Flex).
+    """
+    h, w = ops.shape(x)[1], ops.shape(x)[2]
+    cos_w, sin_w = _dft_matrices(w // 2 + 1, w)  # (W', W)
+    a_re = ops.einsum("nhwc,kw->nhkc", x, cos_w)
+    a_im = -ops.einsum("nhwc,kw->nhkc", x, sin_w)
+    cos_h, sin_h = _dft_matrices(h, h)  # (H, H)
+    real = ops.einsum("jh,nhkc->njkc", cos_h, a_re) + ops.einsum("jh,nhkc->njkc", sin_h, a_im)
+    imag = ops.einsum("jh,nhkc->njkc", cos_h, a_im) - ops.einsum("jh,nhkc->njkc", sin_h, a_re)
+    scale = ops.rsqrt(ops.cast(h * w, "float32"))
+    return real * scale, imag * scale
+
+
+def irfft2_matmul(real, imag, width):
+    """:func:`irfft2` as real matrix products (the inverse of :func:`rfft2_matmul`)."""
+    h, half = ops.shape(real)[1], ops.shape(real)[2]
+    cos_h, sin_h = _dft_matrices(h, h)
+    b_re = ops.einsum("jh,nhkc->njkc", cos_h, real) - ops.einsum("jh,nhkc->njkc", sin_h, imag)
+    b_im = ops.einsum("jh,nhkc->njkc", cos_h, imag) + ops.einsum("jh,nhkc->njkc", sin_h, real)
+    cos_w, sin_w = _dft_matrices(half, width)  # (W', W)
+    # Hermitian symmetry: bins other than 0 and (even width) width/2 count twice.
+    k = ops.arange(half)
+    weights = ops.where(ops.logical_or(ops.equal(k, 0), ops.equal(2 * k, width)), 1.0, 2.0)[:, None]
+    x = ops.einsum("nhkc,kw->nhwc", b_re, cos_w * weights) - ops.einsum("nhkc,kw->nhwc", b_im, sin_w * weights)
+    return x * ops.rsqrt(ops.cast(h * width, "float32"))
+
+
+FFT_IMPLEMENTATIONS = {"fft": (rfft2, irfft2), "matmul": (rfft2_matmul, irfft2_matmul)}
+
+
 @keras.saving.register_keras_serializable(package="keras_inpaint")
 class FourierUnit(layers.Layer):
     """LaMa's Fourier unit: FFT -> 1x1 conv + BatchNorm + ReLU on the spectrum -> inverse FFT.
@@ -44,11 +87,17 @@ class FourierUnit(layers.Layer):
     interleaved (channel 2c is Re(c), 2c+1 is Im(c)) before the 1x1 convolution, as in the
     reference, so that PyTorch weights map one-to-one. The FFTs and the spectral
     convolution run in float32 even under a mixed-precision policy.
+
+    ``fft_implementation``: ``"fft"`` (FFT kernels) or ``"matmul"`` (DFT matrices, same
+    numbers, exportable to TFLite built-ins; see :func:`rfft2_matmul`).
     """
 
-    def __init__(self, filters: int, **kwargs):
+    def __init__(self, filters: int, fft_implementation: str = "fft", **kwargs):
         super().__init__(**kwargs)
+        if fft_implementation not in FFT_IMPLEMENTATIONS:
+            raise ValueError(f"fft_implementation must be one of {sorted(FFT_IMPLEMENTATIONS)}; got {fft_implementation!r}.")
         self.filters = filters
+        self.fft_implementation = fft_implementation
         self.conv_layer = layers.Conv2D(2 * filters, 1, use_bias=False, dtype="float32", name="conv_layer")
         self.bn = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, dtype="float32", name="bn")
 
@@ -61,18 +110,19 @@ class FourierUnit(layers.Layer):
         x = ops.cast(inputs, "float32")
         shape = ops.shape(x)
         n, w, c = shape[0], shape[2], shape[3]
-        real, imag = rfft2(x)
+        forward, inverse = FFT_IMPLEMENTATIONS[self.fft_implementation]
+        real, imag = forward(x)
         spectrum = ops.reshape(ops.stack([real, imag], axis=-1), (n, ops.shape(real)[1], ops.shape(real)[2], 2 * c))
         spectrum = ops.relu(self.bn(self.conv_layer(spectrum), training=training))
         spectrum = ops.reshape(spectrum, (n, ops.shape(spectrum)[1], ops.shape(spectrum)[2], self.filters, 2))
-        out = irfft2(spectrum[..., 0], spectrum[..., 1], w)
+        out = inverse(spectrum[..., 0], spectrum[..., 1], w)
         return ops.cast(out, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.filters,)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters}
+        return {**super().get_config(), "filters": self.filters, "fft_implementation": self.fft_implementation}
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
@@ -85,15 +135,16 @@ class SpectralTransform(layers.Layer):
     its published configurations, is not implemented.)
     """
 
-    def __init__(self, filters: int, stride: int = 1, **kwargs):
+    def __init__(self, filters: int, stride: int = 1, fft_implementation: str = "fft", **kwargs):
         super().__init__(**kwargs)
         self.filters = filters
         self.stride = stride
+        self.fft_implementation = fft_implementation
         half = filters // 2
         self.downsample = layers.AveragePooling2D(2, name="downsample") if stride == 2 else None
         self.conv1 = layers.Conv2D(half, 1, use_bias=False, name="conv1")
         self.conv1_bn = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="conv1_bn")
-        self.fu = FourierUnit(half, name="fu")
+        self.fu = FourierUnit(half, fft_implementation=fft_implementation, name="fu")
         self.conv2 = layers.Conv2D(filters, 1, use_bias=False, name="conv2")
 
     def build(self, input_shape):
@@ -115,4 +166,5 @@ class SpectralTransform(layers.Layer):
         return (n, h, w, self.filters)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "stride": self.stride}
+        return {**super().get_config(), "filters": self.filters, "stride": self.stride,
+                "fft_implementation": self.fft_implementation}

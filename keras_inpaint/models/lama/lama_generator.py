@@ -39,6 +39,8 @@ class LamaGenerator(InpaintingGenerator):
         num_blocks: FFC residual blocks (9: lama-fourier, 18: big-lama).
         global_ratio: share of global channels in the residual blocks (0.75).
         max_filters: channel cap (1024).
+        fft_implementation: ``"fft"`` (default) or ``"matmul"`` (DFT matrices: same weights and
+            outputs, exportable to TFLite built-in ops).
     """
 
     def __init__(
@@ -48,6 +50,7 @@ class LamaGenerator(InpaintingGenerator):
         num_blocks: int = 9,
         global_ratio: float = 0.75,
         max_filters: int = 1024,
+        fft_implementation: str = "fft",
         **kwargs,
     ):
         inputs = generator_inputs(4)
@@ -62,7 +65,7 @@ class LamaGenerator(InpaintingGenerator):
             index += 1
         channels = min(max_filters, base_filters * 2**num_downsamplings)
         for _ in range(num_blocks):
-            x_l, x_g = ffc_resnet_block(x_l, x_g, channels, global_ratio, name=f"model.{index}")
+            x_l, x_g = ffc_resnet_block(x_l, x_g, channels, global_ratio, name=f"model.{index}", fft=fft_implementation)
             index += 1
         x = layers.Concatenate(name=f"model.{index}")([t for t in (x_l, x_g) if t is not None])
         index += 1
@@ -84,6 +87,7 @@ class LamaGenerator(InpaintingGenerator):
         self.num_blocks = num_blocks
         self.global_ratio = global_ratio
         self.max_filters = max_filters
+        self.fft_implementation = fft_implementation
 
     def get_config(self):
         config = super().get_config()
@@ -93,6 +97,7 @@ class LamaGenerator(InpaintingGenerator):
             "num_blocks": self.num_blocks,
             "global_ratio": self.global_ratio,
             "max_filters": self.max_filters,
+            "fft_implementation": self.fft_implementation,
         })
         return config
 

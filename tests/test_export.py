@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_inpaint import Inpainter, LamaGenerator
+from keras_inpaint.export import export_saved_model, export_tflite, with_matmul_fft
+
+
+@pytest.fixture
+def small_lama():
+    return Inpainter(LamaGenerator(base_filters=8, num_blocks=1))
+
+
+def _photo_and_mask(sample_photo, h, w):
+    image = sample_photo[:h, :w]
+    mask = np.zeros((h, w), np.uint8)
+    mask[h // 4 : h // 2, w // 3 : 2 * w // 3] = 1
+    return image, mask
+
+
+def test_saved_model_serving_signature_matches_keras(small_lama, sample_photo, tmp_path):
+    image, mask = _photo_and_mask(sample_photo, 45, 70)  # not a multiple of 8: padded inside the graph
+    export_saved_model(small_lama, str(tmp_path / "saved"))
+    loaded = tf.saved_model.load(str(tmp_path / "saved"))
+    served = loaded.serve(tf.constant(image[None]), tf.constant(mask[None, ..., None])).numpy()[0]
+    assert served.dtype == np.uint8
+    np.testing.assert_array_equal(served, small_lama.inpaint(image, mask))
+
+
+def test_matmul_dft_model_matches_fft_model(small_lama):
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 40, 56, 4)).astype(np.float32)
+    clone = with_matmul_fft(small_lama)
+    assert clone.backbone.get_config()["fft_implementation"] == "matmul"
+    np.testing.assert_allclose(np.asarray(clone.backbone(x)), np.asarray(small_lama.backbone(x)), atol=1e-4)
+
+
+def test_tflite_with_builtin_ops_only_matches_keras(small_lama, sample_photo, tmp_path):
+    image, mask = _photo_and_mask(sample_photo, 40, 56)
+    path = export_tflite(small_lama, str(tmp_path / "model.tflite"), 40, 56)
+    runner = tf.lite.Interpreter(path).get_signature_runner("serve")  # fails if Flex ops were needed
+    out = list(runner(image=image[None], mask=mask[None, ..., None]).values())[0][0]
+    reference = small_lama.inpaint(image, mask)
+    np.testing.assert_array_equal(out[mask == 0], image[mask == 0])
+    assert np.abs(out.astype(int) - reference.astype(int)).max() <= 1
