@@ -1,0 +1,68 @@
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from keras_inpaint import InpaintingGAN, PatchGANDiscriminator, Pix2PixGenerator
+from keras_inpaint.masks import random_masks
+from tests.conftest import stripe_images
+
+
+class Interrupt(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            raise KeyboardInterrupt(f"simulated interruption after epoch {self.epoch}")
+
+
+def fit(backup_dir, epochs, interrupt_after=None):
+    keras.utils.set_random_seed(0)
+    generator = Pix2PixGenerator(num_downsamplings=3, base_filters=8, max_filters=16, dropout=0.0)
+    model = InpaintingGAN(generator, PatchGANDiscriminator(base_filters=8, num_layers=2), seed=0)
+    model.compile(jit_compile=False)
+    callbacks = [keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=False)]
+    if interrupt_after:
+        callbacks.append(Interrupt(interrupt_after))
+    images, masks = stripe_images(8, 32), random_masks(8, 32, setting="medium", seed=0)
+    model.fit(images, masks, batch_size=4, epochs=epochs, shuffle=False, callbacks=callbacks, verbose=0)
+    return model
+
+
+def test_interrupted_fit_resumes_to_the_same_weights(tmp_path):
+    straight = fit(tmp_path / "straight", epochs=4)
+    with pytest.raises(KeyboardInterrupt):
+        fit(tmp_path / "resumed", epochs=4, interrupt_after=2)
+    resumed = fit(tmp_path / "resumed", epochs=4)
+    assert int(resumed.d_optimizer.iterations.numpy()) == int(straight.d_optimizer.iterations.numpy()) == 8
+    for a, b in zip(straight.weights, resumed.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)
+    fresh = fit(tmp_path / "fresh", epochs=2)
+    assert any(not np.allclose(a.numpy(), b.numpy()) for a, b in zip(straight.generator.weights, fresh.generator.weights))
+
+
+def test_train_writes_preset_log_and_resumes(tmp_path, sample_photo):
+    from PIL import Image
+
+    from keras_inpaint import Inpainter
+    from keras_inpaint.training import train
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        Image.fromarray(np.roll(sample_photo, 40 * i, axis=1)).save(photos / f"p{i}.png")
+    out = tmp_path / "run"
+    train("pix2pix_tiny", str(photos), str(out), epochs=1, steps_per_epoch=2, image_size=32, batch_size=2,
+          masks="thin", seed=0, jit_compile=False)
+    train("pix2pix_tiny", str(photos), str(out), epochs=2, steps_per_epoch=2, image_size=32, batch_size=2,
+          masks="thin", seed=0, jit_compile=False)
+    log = [json.loads(line) for line in open(out / "log.jsonl")]
+    assert [r["epoch"] for r in log] == [1, 2]  # the second call ran only the missing epoch
+    assert all(np.isfinite(r["g_loss"]) for r in log)
+    assert not os.path.exists(str(out / "preset") + ".partial")
+    model = Inpainter.from_preset(str(out / "preset"))
+    assert model.inpaint(sample_photo[:40, :40], np.ones((40, 40), bool)).shape == (40, 40, 3)
