@@ -85,6 +85,48 @@ def cmd_train(args) -> None:
     print(f"wrote preset {os.path.join(args.out, 'preset')}")
 
 
+def cmd_evaluate(args) -> None:
+    import json
+
+    from keras_inpaint.evaluation import evaluate, markdown_table
+
+    result = evaluate(args.preset, args.data_dir, settings=args.settings, sizes=args.sizes, baselines=args.baselines,
+                      max_images=args.max_images, contact_sheet=args.contact_sheet)
+    print(markdown_table(result))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(result, f, indent=1)
+
+
+def cmd_upload(args) -> None:
+    from keras_inpaint.hub import upload_preset
+
+    print(upload_preset(args.handle, args.preset_dir, private=args.private, token=args.token))
+
+
+def cmd_export(args) -> None:
+    from keras_inpaint import Inpainter
+    from keras_inpaint.export import export_saved_model, export_tflite
+
+    if os.path.exists(args.output):
+        raise UserError(f"{args.output} exists; choose a new path (nothing is overwritten).")
+    model = Inpainter.from_preset(args.preset)
+    if args.format == "saved_model":
+        export_saved_model(model, args.output)
+    else:
+        if not args.size:
+            raise UserError("--format tflite needs --size HEIGHT WIDTH (TFLite inputs have a fixed size).")
+        export_tflite(model, args.output, *args.size)
+    print(f"wrote {args.output}")
+
+
+def cmd_benchmark(args) -> None:
+    import runpy
+
+    sys.argv = ["benchmarks.run", *args.benchmark_args]
+    runpy.run_module("benchmarks.run", run_name="__main__")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keras-inpaint", description="Fill the holes of photos with Keras inpainting GANs.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -115,6 +157,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--masks", default="mixed")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_train)
+
+    p = verbs.add_parser("evaluate", help="PSNR/SSIM/L1 of a preset and classical baselines on a photo folder")
+    p.add_argument("data_dir")
+    p.add_argument("--preset", default=DEFAULT_PRESET)
+    p.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    p.add_argument("--settings", nargs="+", default=["thin", "medium", "thick"])
+    p.add_argument("--baselines", nargs="+", default=["telea", "navier_stokes", "biharmonic"])
+    p.add_argument("--max-images", type=int)
+    p.add_argument("--contact-sheet", help="write a masked / ours / baselines / original PNG")
+    p.add_argument("--json", help="write every number as JSON")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = verbs.add_parser("upload", help="publish a preset directory to the Hugging Face Hub")
+    p.add_argument("handle", help="hf://org/name")
+    p.add_argument("preset_dir")
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--token", help="Hugging Face token (default: HF_TOKEN or the saved login)")
+    p.set_defaults(func=cmd_upload)
+
+    p = verbs.add_parser("export", help="export a preset as a TensorFlow SavedModel or a TFLite file")
+    p.add_argument("output")
+    p.add_argument("--preset", default=DEFAULT_PRESET)
+    p.add_argument("--format", choices=["saved_model", "tflite"], default="saved_model")
+    p.add_argument("--size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"), help="input size (TFLite)")
+    p.set_defaults(func=cmd_export)
+
+    p = verbs.add_parser("benchmark", help="run benchmarks.run (from a source checkout); arguments pass through")
+    p.add_argument("benchmark_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_benchmark)
     return parser
 
 

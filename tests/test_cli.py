@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from keras_inpaint.cli import main
@@ -48,3 +49,25 @@ def test_readme_test_command_is_what_ci_runs():
     ci = open(os.path.join(root, ".ci", "run"), encoding="utf-8").read()
     command = ".venv/bin/python -m pytest -q tests"
     assert f"\n{command}\n" in readme and ci.rstrip().endswith(command)
+
+
+def test_export_refuses_to_overwrite_and_writes_saved_model(tmp_path, capsys):
+    target = tmp_path / "exported"
+    target.mkdir()
+    assert main(["export", str(target)]) == 1
+    assert "exists" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "new")]) == 0
+    assert (tmp_path / "new" / "saved_model.pb").exists()
+
+
+def test_readonly_output_directory_is_reported(tmp_path, capsys):
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    os.chmod(readonly, 0o500)
+    try:
+        if os.access(readonly, os.W_OK):
+            pytest.skip("running as root: directory permissions do not bind")
+        assert main(["inpaint", "--auto-mask", "thin", "-o", str(readonly / "x.png")]) == 1
+        assert "not writable" in capsys.readouterr().err
+    finally:
+        os.chmod(readonly, 0o700)
