@@ -137,13 +137,19 @@ def prepare_batch(images, masks) -> PreparedBatch:
     return PreparedBatch(floats, binary, original, batched, original.dtype)
 
 
-def pad_to_multiple(array: np.ndarray, multiple: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """Reflect-pad (N, H, W, C) at the bottom and right so H and W divide by ``multiple``.
+def pad_to_multiple(array: np.ndarray, multiple: int, minimum: int = 1) -> tuple[np.ndarray, tuple[int, int]]:
+    """Reflect-pad (N, H, W, C) at the bottom and right to sides that divide by ``multiple``
+    and are at least ``minimum``.
 
     Returns the padded array and the original (H, W) to crop back to.
     """
     h, w = array.shape[1:3]
-    pad_h, pad_w = (-h) % multiple, (-w) % multiple
+
+    def target(side):
+        side = max(side, minimum)
+        return side + (-side) % multiple
+
+    pad_h, pad_w = target(h) - h, target(w) - w
     if pad_h == 0 and pad_w == 0:
         return array, (h, w)
     # numpy's reflect mode reflects repeatedly, so it works even when the pad exceeds the size.

@@ -105,8 +105,10 @@ class Inpainter(Task):
             if not chunk_masks.any():
                 outputs.append(chunk_images)
                 continue
-            padded_images, (h, w) = pad_to_multiple(chunk_images * 2.0 - 1.0, multiple)
-            padded_masks, _ = pad_to_multiple(chunk_masks, multiple)
+            # At least two cells at the coarsest scale: reflection padding inside the
+            # generators needs more than one pixel there.
+            padded_images, (h, w) = pad_to_multiple(chunk_images * 2.0 - 1.0, multiple, 2 * multiple)
+            padded_masks, _ = pad_to_multiple(chunk_masks, multiple, 2 * multiple)
             result = self.predict_on_batch({"images": padded_images, "masks": padded_masks})
             outputs.append((np.asarray(result)[:, :h, :w, :] + 1.0) / 2.0)
         return restore_output(np.concatenate(outputs, axis=0), batch)
