@@ -39,29 +39,54 @@ def _load_mask(path: str, shape):
     return mask.astype(np.uint8)
 
 
-def cmd_inpaint(args) -> None:
+def _inpaint_one(model, path, mask_path, auto_mask, seed, output, grid_picture):
     import numpy as np
 
-    from keras_inpaint import Inpainter
     from keras_inpaint.data import load_rgb
     from keras_inpaint.masks import random_mask
     from keras_inpaint.visualize import before_mask_after
 
-    if args.mask is None and args.auto_mask is None:
-        raise UserError("give --mask MASK.png or --auto-mask thin|medium|thick.")
-    path = args.image or SAMPLE_PHOTO
     try:
         image = load_rgb(path)
     except OSError as e:
         raise UserError(f"cannot read image {path}: {e}") from e
-    if args.mask is not None:
-        mask = _load_mask(args.mask, image.shape)
+    if mask_path is not None:
+        mask = _load_mask(mask_path, image.shape)
     else:
-        mask = random_mask(image.shape[0], image.shape[1], args.auto_mask, seed=args.seed).astype(np.uint8)
-    model = Inpainter.from_preset(args.preset)
+        mask = random_mask(image.shape[0], image.shape[1], auto_mask, seed=seed).astype(np.uint8)
     result = model.inpaint(image, mask)
-    _save_png(before_mask_after(image, mask, result) if args.grid else result, args.output)
-    print(f"wrote {args.output} ({image.shape[1]}x{image.shape[0]}, {100 * mask.mean():.1f}% hole, preset {args.preset})")
+    _save_png(before_mask_after(image, mask, result) if grid_picture else result, output)
+    return image.shape, float(mask.mean())
+
+
+def cmd_inpaint(args) -> None:
+    from keras_inpaint import Inpainter
+    from keras_inpaint.data import list_images
+
+    if args.mask is None and args.auto_mask is None:
+        raise UserError("give --mask MASK.png or --auto-mask thin|medium|thick.")
+    source = args.image or SAMPLE_PHOTO
+    if os.path.isdir(source):
+        # A folder: every image inside, results under --output with the same relative names (.png).
+        jobs = []
+        for path in list_images(source):
+            relative = os.path.splitext(os.path.relpath(path, source))[0] + ".png"
+            mask_path = None if args.mask is None else os.path.join(args.mask, relative)
+            if mask_path is not None and not os.path.exists(mask_path):
+                raise UserError(f"no mask {mask_path} for {path} (--mask must be a folder of same-named PNGs).")
+            jobs.append((path, mask_path, os.path.join(args.output, relative)))
+        clashes = [out for _, _, out in jobs if os.path.exists(out)]
+        if clashes:
+            raise UserError(f"{clashes[0]} exists (and {len(clashes) - 1} more); nothing is overwritten.")
+    else:
+        if os.path.exists(args.output) and os.path.isdir(args.output):
+            raise UserError(f"{args.output} is a folder; give a PNG path for one image.")
+        jobs = [(source, args.mask, args.output)]
+    model = Inpainter.from_preset(args.preset)
+    for index, (path, mask_path, output) in enumerate(jobs):
+        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+        shape, ratio = _inpaint_one(model, path, mask_path, args.auto_mask, args.seed + index, output, args.grid)
+        print(f"wrote {output} ({shape[1]}x{shape[0]}, {100 * ratio:.1f}% hole, preset {args.preset})")
 
 
 def cmd_presets(args) -> None:
@@ -132,12 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     p = verbs.add_parser("inpaint", help="inpaint an image (the bundled sample photo if none is given)")
-    p.add_argument("image", nargs="?", help="image file (default: the bundled sample photo)")
+    p.add_argument("image", nargs="?", help="image file or folder of images (default: the bundled sample photo)")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--mask", help="mask image: white (or >127) marks the hole")
+    group.add_argument("--mask", help="mask image (white or >127 marks the hole); a folder of same-named PNGs for a folder")
     group.add_argument("--auto-mask", choices=["thin", "medium", "thick", "deepfill"], help="draw a random mask")
     p.add_argument("--preset", default=DEFAULT_PRESET, help=f"built-in name, preset directory or hf://org/name (default {DEFAULT_PRESET})")
-    p.add_argument("-o", "--output", required=True, help="output PNG")
+    p.add_argument("-o", "--output", required=True, help="output PNG (a folder when IMAGE is a folder)")
     p.add_argument("--grid", action="store_true", help="write a masked-input / mask / result picture")
     p.add_argument("--seed", type=int, default=0, help="seed of --auto-mask (default 0)")
     p.set_defaults(func=cmd_inpaint)

@@ -47,6 +47,47 @@ class PresetSnapshot(keras.callbacks.Callback):
             f.write(json.dumps(record) + "\n")
 
 
+class SampleGrid(keras.callbacks.Callback):
+    """After every epoch, inpaint fixed photos with fixed masks: a PNG grid and a TensorBoard image.
+
+    Rows: masked input / result / original, one column group per photo. The same holes every
+    epoch, so the pictures show progress.
+    """
+
+    def __init__(self, images: np.ndarray, directory: str, log_dir: str | None = None, seed: int = 1234):
+        super().__init__()
+        self.images = images
+        self.masks = random_masks(len(images), images.shape[1], images.shape[2], "medium", seed=seed)[..., 0]
+        self.directory, self.log_dir = directory, log_dir
+        self._writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        from PIL import Image
+
+        from keras_inpaint.visualize import grid, show_hole
+
+        results = self.model.inpaint(self.images, self.masks)
+        rows = [[show_hole(img, m), out, img] for img, m, out in zip(self.images, self.masks, results)]
+        picture = grid(rows, ["masked input", f"epoch {epoch + 1}", "original"])
+        os.makedirs(self.directory, exist_ok=True)
+        Image.fromarray(picture).save(os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png"))
+        if self.log_dir:
+            import tensorflow as tf
+
+            self._writer = self._writer or tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
+            with self._writer.as_default():
+                tf.summary.image("samples", picture[None], step=epoch + 1)
+            self._writer.flush()
+
+
+def sample_photos(data_dir: str, size: int, count: int = 4) -> np.ndarray:
+    """``count`` photos of ``data_dir`` centre-cropped to ``size``: uint8 (count, size, size, 3)."""
+    from keras_inpaint.data import list_images, load_rgb
+    from keras_inpaint.evaluation import center_crop
+
+    return np.stack([center_crop(load_rgb(p), size) for p in list_images(data_dir)[:count]])
+
+
 def train(
     preset: str,
     data_dir: str,
@@ -67,8 +108,11 @@ def train(
 
     ``out_dir`` receives ``backup/`` (``keras.callbacks.BackupAndRestore``: rerunning the
     same call after an interruption resumes at the last finished epoch, with optimizer
-    state), ``preset/`` (a preset snapshot after every epoch, swapped in atomically) and
-    ``log.jsonl`` (one line of metrics per epoch). ``epochs`` is the total, not the number
+    state), ``preset/`` (a preset snapshot after every epoch, swapped in atomically),
+    ``log.jsonl`` (one line of metrics per epoch), ``samples/epoch_NNNN.png`` (fixed photos
+    inpainted after every epoch) and ``tensorboard/`` (scalars and the sample pictures).
+    After a resume the data order restarts (the weights, optimizer state and epoch count
+    are restored). ``epochs`` is the total, not the number
     still to run.
 
     Returns the trained :class:`InpaintingGAN`.
@@ -85,12 +129,11 @@ def train(
         keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup"), delete_checkpoint=False),
         keras.callbacks.TerminateOnNaN(),
         PresetSnapshot(os.path.join(out_dir, "preset"), os.path.join(out_dir, "log.jsonl")),
+        keras.callbacks.TensorBoard(os.path.join(out_dir, "tensorboard"), write_graph=False),
+        SampleGrid(sample_photos(data_dir, image_size), os.path.join(out_dir, "samples"),
+                   os.path.join(out_dir, "tensorboard")),
         *(callbacks or []),
     ]
     model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=all_callbacks, verbose=2)
     return model
 
-
-def fixed_validation_batch(size: int, count: int = 8, seed: int = 1234):
-    """Masks used by progress reports: fixed, so numbers from different epochs compare."""
-    return random_masks(count, size, setting="medium", seed=seed).astype(np.float32)

@@ -71,3 +71,18 @@ def test_readonly_output_directory_is_reported(tmp_path, capsys):
         assert "not writable" in capsys.readouterr().err
     finally:
         os.chmod(readonly, 0o700)
+
+
+def test_inpaint_a_folder_never_overwrites(tmp_path, sample_photo, capsys):
+    photos = tmp_path / "photos"
+    (photos / "sub").mkdir(parents=True)
+    Image.fromarray(sample_photo[:50, :70]).save(photos / "a.jpg")
+    Image.fromarray(sample_photo[:64, :64]).save(photos / "sub" / "b.png")
+    out = tmp_path / "out"
+    assert main(["inpaint", str(photos), "--auto-mask", "thin", "-o", str(out)]) == 0
+    assert sorted(os.listdir(out)) == ["a.png", "sub"] and os.listdir(out / "sub") == ["b.png"]
+    assert np.asarray(Image.open(out / "a.png")).shape == (50, 70, 3)
+    before = (out / "a.png").read_bytes()
+    assert main(["inpaint", str(photos), "--auto-mask", "thin", "--seed", "5", "-o", str(out)]) == 1
+    assert "nothing is overwritten" in capsys.readouterr().err
+    assert (out / "a.png").read_bytes() == before

@@ -64,5 +64,10 @@ def test_train_writes_preset_log_and_resumes(tmp_path, sample_photo):
     assert [r["epoch"] for r in log] == [1, 2]  # the second call ran only the missing epoch
     assert all(np.isfinite(r["g_loss"]) for r in log)
     assert not os.path.exists(str(out / "preset") + ".partial")
+    samples = sorted(os.listdir(out / "samples"))
+    assert samples == ["epoch_0001.png", "epoch_0002.png"]
+    picture = np.asarray(Image.open(out / "samples" / "epoch_0002.png"))
+    assert picture.shape[0] > 3 * 32 and picture.shape[1] > 3 * 32
+    assert any(name.startswith("events.out.tfevents") for _, _, files in os.walk(out / "tensorboard") for name in files)
     model = Inpainter.from_preset(str(out / "preset"))
     assert model.inpaint(sample_photo[:40, :40], np.ones((40, 40), bool)).shape == (40, 40, 3)
