@@ -133,6 +133,20 @@ def load_generator(preset_dir: str, load_weights: bool = True, **overrides):
     return generator
 
 
+def _gan_kwargs(builtin_name: str | None, generator, kwargs: dict) -> dict:
+    """A GAN's arguments: a built-in preset's loss settings under the caller's, and a discriminator
+    (the caller's, the preset's, or the generator family's default)."""
+    if builtin_name is not None:
+        kwargs = {**registry.builtin_presets()[builtin_name].get("gan", {}), **kwargs}
+        if "discriminator" not in kwargs:
+            discriminator = registry.build_discriminator(builtin_name)
+            if discriminator is not None:
+                kwargs["discriminator"] = discriminator
+    if "discriminator" not in kwargs:
+        kwargs["discriminator"] = generator.build_default_discriminator()
+    return kwargs
+
+
 def load_task(cls, preset: str, load_weights: bool = True, revision: str | None = None, **kwargs):
     """Build ``cls`` (Inpainter or InpaintingGAN) from a preset; see ``Inpainter.from_preset``."""
     from keras_inpaint.models.inpainting_gan import InpaintingGAN
@@ -147,10 +161,7 @@ def load_task(cls, preset: str, load_weights: bool = True, revision: str | None 
         )
         generator = registry.build_generator(builtin_name)
         if wants_gan:
-            entry = registry.builtin_presets()[builtin_name]
-            kwargs = {**entry.get("gan", {}), **kwargs}
-            if "discriminator" not in kwargs:
-                kwargs["discriminator"] = registry.build_discriminator(builtin_name) or generator.build_default_discriminator()
+            kwargs = _gan_kwargs(builtin_name, generator, kwargs)
         return cls(backbone=generator, **kwargs)
 
     generator = load_generator(preset_dir, load_weights=load_weights)
@@ -174,10 +185,6 @@ def load_task(cls, preset: str, load_weights: bool = True, revision: str | None 
             except Exception as e:
                 raise PresetError(f"could not load the discriminator weights from {weights}: {type(e).__name__}: {e}") from e
         return task
-    if wants_gan and builtin_name is not None:
-        kwargs = {**registry.builtin_presets()[builtin_name].get("gan", {}), **kwargs}
-        if "discriminator" not in kwargs and registry.build_discriminator(builtin_name) is not None:
-            kwargs["discriminator"] = registry.build_discriminator(builtin_name)
-    if wants_gan and "discriminator" not in kwargs:
-        kwargs["discriminator"] = generator.build_default_discriminator()
+    if wants_gan:
+        kwargs = _gan_kwargs(builtin_name, generator, kwargs)
     return cls(backbone=generator, **kwargs)
