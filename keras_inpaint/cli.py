@@ -105,8 +105,13 @@ def cmd_presets(args) -> None:
 def cmd_train(args) -> None:
     from keras_inpaint.training import train
 
-    train(args.preset, args.data_dir, args.out, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-          image_size=args.image_size, batch_size=args.batch_size, masks=args.masks, seed=args.seed)
+    try:
+        train(args.preset, args.data_dir, args.out, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+              image_size=args.image_size, batch_size=args.batch_size, masks=args.masks, seed=args.seed,
+              g_learning_rate=args.lr, d_learning_rate=args.d_lr, lr_schedule=args.lr_schedule,
+              ema_momentum=args.ema, resume=args.resume)
+    except FileExistsError as e:
+        raise UserError(f"{e} (pass --resume to continue it)") from None
     print(f"wrote preset {os.path.join(args.out, 'preset')}")
 
 
@@ -181,6 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--masks", default="mixed")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=float, default=1e-3, help="generator learning rate (Adam; LaMa: 1e-3)")
+    p.add_argument("--d-lr", type=float, default=1e-4, help="discriminator learning rate (Adam; LaMa: 1e-4)")
+    p.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant",
+                   help="cosine: decay both rates to 0 over all epochs")
+    p.add_argument("--ema", type=float, default=0.0, metavar="MOMENTUM",
+                   help="keep a moving average of the generator (e.g. 0.999); preset/ holds the average")
+    p.add_argument("--resume", action="store_true", help="continue the run already in --out")
     p.set_defaults(func=cmd_train)
 
     p = verbs.add_parser("evaluate", help="PSNR/SSIM/L1 of a preset and classical baselines on a photo folder")

@@ -31,7 +31,11 @@ def save_preset_atomically(model: keras.Model, preset_dir: str) -> None:
 
 
 class PresetSnapshot(keras.callbacks.Callback):
-    """Save the model as a preset (atomically) every ``every`` epochs and log the epoch."""
+    """Save the model as a preset (atomically) every ``every`` epochs and log the epoch.
+
+    With a generator moving average (``InpaintingGAN(ema_momentum=...)``) ``preset_dir``
+    holds the averaged generator and ``<preset_dir>_raw`` the generator as trained.
+    """
 
     def __init__(self, preset_dir: str, log_path: str, every: int = 1):
         super().__init__()
@@ -40,7 +44,12 @@ class PresetSnapshot(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0:
-            save_preset_atomically(self.model, self.preset_dir)
+            if getattr(self.model, "ema_weights", None):
+                save_preset_atomically(self.model, f"{self.preset_dir}_raw")
+                with self.model.swapped_ema_weights():
+                    save_preset_atomically(self.model, self.preset_dir)
+            else:
+                save_preset_atomically(self.model, self.preset_dir)
         record = {"epoch": epoch + 1, "seconds": round(time.time() - self._start, 1),
                   **{k: float(v) for k, v in (logs or {}).items()}}
         with open(self.log_path, "a", encoding="utf-8") as f:
@@ -88,6 +97,18 @@ def sample_photos(data_dir: str, size: int, count: int = 4) -> np.ndarray:
     return np.stack([center_crop(load_rgb(p), size) for p in list_images(data_dir)[:count]])
 
 
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate_schedule(rate: float, schedule: str, total_steps: int):
+    """``rate`` held constant, or a cosine decay from ``rate`` to 0 over ``total_steps``."""
+    if schedule == "constant":
+        return rate
+    if schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(rate, decay_steps=max(1, total_steps))
+    raise ValueError(f"unknown lr_schedule {schedule!r}; choose one of {LR_SCHEDULES}.")
+
+
 def train(
     preset: str,
     data_dir: str,
@@ -98,10 +119,12 @@ def train(
     batch_size: int = 8,
     masks: str = "mixed",
     seed: int = 0,
-    g_learning_rate: float | None = None,
-    d_learning_rate: float | None = None,
+    g_learning_rate: float = 1e-3,
+    d_learning_rate: float = 1e-4,
+    lr_schedule: str = "constant",
     jit_compile: bool | str = "auto",
     callbacks: list | None = None,
+    resume: bool = True,
     **gan_kwargs,
 ) -> InpaintingGAN:
     """Adversarially train ``preset`` on the photos under ``data_dir``; resumable.
@@ -115,18 +138,32 @@ def train(
     are restored). ``epochs`` is the total, not the number
     still to run.
 
+    Learning rates default to LaMa's (Adam 1e-3 generator, 1e-4 discriminator).
+    ``lr_schedule="cosine"`` decays both to zero over the ``epochs * steps_per_epoch`` steps
+    (``keras.optimizers.schedules.CosineDecay``; the step count is part of the checkpoint, so
+    a resumed run continues the same curve). ``gan_kwargs`` go to :class:`InpaintingGAN`
+    (loss weights, ``ema_momentum``, ...).
+
+    With ``resume=False`` a run directory that already holds a checkpoint is refused
+    (``FileExistsError``) rather than continued.
+
     Returns the trained :class:`InpaintingGAN`.
     """
+    backup_dir = os.path.join(out_dir, "backup")
+    if not resume and os.path.isdir(backup_dir) and os.listdir(backup_dir):
+        raise FileExistsError(
+            f"{out_dir} already holds a training run ({backup_dir}); resume it or choose another output directory."
+        )
     os.makedirs(out_dir, exist_ok=True)
     keras.utils.set_random_seed(seed)
     model = InpaintingGAN.from_preset(preset, seed=seed, **gan_kwargs)
-    g_opt = "auto" if g_learning_rate is None else keras.optimizers.Adam(g_learning_rate)
-    d_opt = "auto" if d_learning_rate is None else keras.optimizers.Adam(d_learning_rate)
-    model.compile(g_optimizer=g_opt, d_optimizer=d_opt, jit_compile=jit_compile)
+    model.compile(g_optimizer=keras.optimizers.Adam(learning_rate_schedule(g_learning_rate, lr_schedule, epochs * steps_per_epoch)),
+                  d_optimizer=keras.optimizers.Adam(learning_rate_schedule(d_learning_rate, lr_schedule, epochs * steps_per_epoch)),
+                  jit_compile=jit_compile)
     dataset = inpainting_dataset(data_dir, image_size=image_size, batch_size=batch_size, masks=masks,
                                  seed=seed, repeat=True)
     all_callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup"), delete_checkpoint=False),
+        keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False),
         keras.callbacks.TerminateOnNaN(),
         PresetSnapshot(os.path.join(out_dir, "preset"), os.path.join(out_dir, "log.jsonl")),
         keras.callbacks.TensorBoard(os.path.join(out_dir, "tensorboard"), write_graph=False),

@@ -27,6 +27,18 @@ def sample_photo() -> np.ndarray:
     return load_rgb(os.path.join(ASSETS, "chelsea.jpg"))
 
 
+@pytest.fixture
+def photo_folder(tmp_path, sample_photo) -> str:
+    """A folder of three shifted copies of the sample photo (PNG), for training runs."""
+    from PIL import Image
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(np.roll(sample_photo, 40 * i, axis=1)).save(folder / f"p{i}.png")
+    return str(folder)
+
+
 def stripe_images(count: int, size: int, seed: int = 0) -> np.ndarray:
     """Smooth oriented stripes with random frequency and phase: a learnable real pattern, in [-1, 1]."""
     rng = np.random.default_rng(seed)

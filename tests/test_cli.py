@@ -86,3 +86,16 @@ def test_inpaint_a_folder_never_overwrites(tmp_path, sample_photo, capsys):
     assert main(["inpaint", str(photos), "--auto-mask", "thin", "--seed", "5", "-o", str(out)]) == 1
     assert "nothing is overwritten" in capsys.readouterr().err
     assert (out / "a.png").read_bytes() == before
+
+
+def test_train_refuses_an_existing_run_unless_resumed(tmp_path, photo_folder, capsys):
+    out = tmp_path / "run"
+    args = ["train", photo_folder, "--preset", "pix2pix_tiny", "--out", str(out), "--steps-per-epoch", "2",
+            "--image-size", "32", "--batch-size", "2", "--masks", "thin", "--lr-schedule", "cosine"]
+    assert main(args + ["--epochs", "1"]) == 0
+    assert main(args + ["--epochs", "2"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "already holds a training run" in err[0] and "--resume" in err[0]
+    assert main(args + ["--epochs", "2", "--resume"]) == 0
+    log = [line for line in open(out / "log.jsonl")]
+    assert len(log) == 2

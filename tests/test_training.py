@@ -45,16 +45,13 @@ def test_interrupted_fit_resumes_to_the_same_weights(tmp_path):
     assert any(not np.allclose(a.numpy(), b.numpy()) for a, b in zip(straight.generator.weights, fresh.generator.weights))
 
 
-def test_train_writes_preset_log_and_resumes(tmp_path, sample_photo):
+def test_train_writes_preset_log_and_resumes(tmp_path, sample_photo, photo_folder):
     from PIL import Image
 
     from keras_inpaint import Inpainter
     from keras_inpaint.training import train
 
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for i in range(3):
-        Image.fromarray(np.roll(sample_photo, 40 * i, axis=1)).save(photos / f"p{i}.png")
+    photos = photo_folder
     out = tmp_path / "run"
     train("pix2pix_tiny", str(photos), str(out), epochs=1, steps_per_epoch=2, image_size=32, batch_size=2,
           masks="thin", seed=0, jit_compile=False)
@@ -71,3 +68,37 @@ def test_train_writes_preset_log_and_resumes(tmp_path, sample_photo):
     assert any(name.startswith("events.out.tfevents") for _, _, files in os.walk(out / "tensorboard") for name in files)
     model = Inpainter.from_preset(str(out / "preset"))
     assert model.inpaint(sample_photo[:40, :40], np.ones((40, 40), bool)).shape == (40, 40, 3)
+
+
+def test_cosine_schedule_ends_at_zero_and_ema_preset_is_the_average(tmp_path, photo_folder):
+    from keras_inpaint import Inpainter
+    from keras_inpaint.training import train
+
+    out = tmp_path / "run"
+    model = train("pix2pix_tiny", photo_folder, str(out), epochs=2, steps_per_epoch=3, image_size=32, batch_size=2,
+                  masks="thick", seed=0, jit_compile=False, g_learning_rate=1e-3, lr_schedule="cosine",
+                  ema_momentum=0.5)
+    g_rate = model.g_optimizer.learning_rate
+    assert float(keras.ops.convert_to_numpy(g_rate)) == pytest.approx(0.0, abs=1e-9)
+    assert int(model.g_optimizer.iterations.numpy()) == 6
+    averaged = Inpainter.from_preset(str(out / "preset")).generator.weights
+    raw = Inpainter.from_preset(str(out / "preset_raw")).generator.weights
+    for saved, trained in zip(raw, model.generator.weights):
+        np.testing.assert_array_equal(saved.numpy(), trained.numpy())
+    for saved, average in zip(averaged, model.ema_weights):
+        np.testing.assert_array_equal(saved.numpy(), average.numpy())
+    assert any(not np.array_equal(a.numpy(), b.numpy()) for a, b in zip(averaged, raw))
+
+
+def test_unknown_schedule_and_existing_run_are_refused(tmp_path, photo_folder):
+    from keras_inpaint.training import learning_rate_schedule, train
+
+    with pytest.raises(ValueError, match="unknown lr_schedule 'linear'"):
+        learning_rate_schedule(1e-3, "linear", 100)
+    out = tmp_path / "run"
+    kwargs = dict(epochs=1, steps_per_epoch=1, image_size=32, batch_size=2, masks="thin", jit_compile=False)
+    train("pix2pix_tiny", photo_folder, str(out), **kwargs)
+    before = open(out / "log.jsonl").read()
+    with pytest.raises(FileExistsError, match="already holds a training run"):
+        train("pix2pix_tiny", photo_folder, str(out), resume=False, **kwargs)
+    assert open(out / "log.jsonl").read() == before

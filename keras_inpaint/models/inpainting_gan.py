@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -57,6 +59,9 @@ class InpaintingGAN(Inpainter):
             :mod:`keras_inpaint.losses`).
         perceptual_model: optional feature network for :func:`losses.perceptual_loss`.
         perceptual_weight: its weight (LaMa's ResNet-PL: 30).
+        ema_momentum: keep an exponential moving average of the generator's weights,
+            ``ema = m * ema + (1 - m) * weights`` after every generator update (e.g. 0.999;
+            0 turns it off). Use it through :meth:`swapped_ema_weights`.
         seed: seed of the generator of random holes for mask-less batches.
     """
 
@@ -73,6 +78,7 @@ class InpaintingGAN(Inpainter):
         l1_valid_weight: float = 10.0,
         perceptual_model: keras.Model | None = None,
         perceptual_weight: float = 30.0,
+        ema_momentum: float = 0.0,
         seed: int | None = None,
         **kwargs,
     ):
@@ -83,6 +89,8 @@ class InpaintingGAN(Inpainter):
             )
         if not isinstance(discriminator, keras.Model):
             raise TypeError(f"discriminator must be a keras.Model; got {type(discriminator).__name__}.")
+        if not 0.0 <= float(ema_momentum) < 1.0:
+            raise ValueError(f"ema_momentum must be in [0, 1); got {ema_momentum}.")
         self.discriminator = discriminator
         self.adversarial_loss = adversarial_loss
         self.adversarial_weight = float(adversarial_weight)
@@ -93,17 +101,49 @@ class InpaintingGAN(Inpainter):
         self.l1_valid_weight = float(l1_valid_weight)
         self.perceptual_model = perceptual_model
         self.perceptual_weight = float(perceptual_weight)
+        self.ema_momentum = float(ema_momentum)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in _METRIC_NAMES}
         super().__init__(backbone, **kwargs)
+        # Averages of every generator weight (BatchNorm statistics included), started from the
+        # generator's weights by ``compile`` and saved with the model, so that a fit resumed by
+        # BackupAndRestore continues the same average.
+        self.ema_weights = [
+            self.add_weight(shape=v.shape, initializer="zeros", dtype=v.dtype, trainable=False,
+                            name=f"ema_{i}", aggregation="only_first_replica")
+            for i, v in enumerate(backbone.weights)
+        ] if self.ema_momentum > 0 else []
+
+    @contextlib.contextmanager
+    def swapped_ema_weights(self):
+        """Inside the block the generator holds its moving-average weights (a no-op without EMA).
+
+        ``with gan.swapped_ema_weights(): gan.save_to_preset(path)`` saves the averaged generator.
+        """
+        def swap():
+            for weight, average in zip(self.backbone.weights, self.ema_weights):
+                current = weight.numpy()
+                weight.assign(average.numpy())
+                average.assign(current)
+
+        swap()
+        try:
+            yield self
+        finally:
+            swap()
+
+    def _update_ema(self):
+        for weight, average in zip(self.backbone.weights, self.ema_weights):
+            average.assign(self.ema_momentum * average + (1.0 - self.ema_momentum) * ops.cast(weight, average.dtype))
 
     # ------------------------------------------------------------------ compile
     def compile(self, g_optimizer="auto", d_optimizer="auto", jit_compile="auto", **kwargs):
         """Compile with two optimizers.
 
         Defaults follow LaMa: Adam(1e-3) for the generator, Adam(1e-4) for the
-        discriminator. Under a ``mixed_float16`` policy both are wrapped in a
+        discriminator. The generator's moving average (``ema_momentum``) restarts here from
+        its current weights. Under a ``mixed_float16`` policy both are wrapped in a
         ``keras.optimizers.LossScaleOptimizer``. ``jit_compile`` is passed to Keras
         (``"auto"``: XLA where Keras supports it, e.g. on GPU).
         """
@@ -123,6 +163,8 @@ class InpaintingGAN(Inpainter):
         g_optimizer.build(self.backbone.trainable_variables)
         d_optimizer.build(self.discriminator.trainable_variables)
         keras.Model.compile(self, optimizer=g_optimizer, loss=None, jit_compile=jit_compile, **kwargs)
+        for weight, average in zip(self.backbone.weights, getattr(self, "ema_weights", [])):
+            average.assign(weight)
 
     @property
     def metrics(self):
@@ -219,6 +261,7 @@ class InpaintingGAN(Inpainter):
             )
             scaled_g_loss = self.g_optimizer.scale_loss(g_loss / replicas)
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(scaled_g_loss, g_variables), g_variables))
+        self._update_ema()
 
         return self._update_trackers(images, fake, masks, {
             "g_loss": g_loss, "d_loss": d_loss, "g_adversarial": g_adversarial, "d_adversarial": d_adversarial,
@@ -251,6 +294,7 @@ class InpaintingGAN(Inpainter):
             "l1_valid_weight": self.l1_valid_weight,
             "perceptual_model": None if self.perceptual_model is None else keras.layers.serialize(self.perceptual_model),
             "perceptual_weight": self.perceptual_weight,
+            "ema_momentum": self.ema_momentum,
             "seed": self.seed,
         })
         if getattr(self, "g_optimizer", None) is not None:

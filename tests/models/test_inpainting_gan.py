@@ -95,6 +95,24 @@ def test_bad_construction_arguments_are_named():
         InpaintingGAN(generator, "patchgan")
 
 
+def test_generator_moving_average_follows_each_update():
+    model = tiny_gan(ema_momentum=0.9)
+    model.compile(jit_compile=False)
+    before = [w.numpy().copy() for w in model.generator.weights]
+    model.train_on_batch(stripe_images(2, 32), random_masks(2, 32, seed=0))
+    after = [w.numpy().copy() for w in model.generator.weights]
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after))
+    for w0, w1, average in zip(before, after, model.ema_weights):
+        np.testing.assert_allclose(average.numpy(), 0.9 * w0 + 0.1 * w1, rtol=1e-5, atol=1e-7)
+    with model.swapped_ema_weights():
+        for weight, w0, w1 in zip(model.generator.weights, before, after):
+            np.testing.assert_allclose(weight.numpy(), 0.9 * w0 + 0.1 * w1, rtol=1e-5, atol=1e-7)
+    for weight, w1 in zip(model.generator.weights, after):
+        np.testing.assert_array_equal(weight.numpy(), w1)
+    with pytest.raises(ValueError, match="ema_momentum must be in"):
+        tiny_gan(ema_momentum=1.0)
+
+
 def test_mirrored_strategy_on_two_logical_cpus():
     """Under tf.distribute.MirroredStrategy the step runs per replica and both replicas agree."""
     script = textwrap.dedent(
@@ -107,7 +125,8 @@ def test_mirrored_strategy_on_two_logical_cpus():
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
         with strategy.scope():
             g = ki.Pix2PixGenerator(num_downsamplings=3, base_filters=8, max_filters=16, dropout=0.0)
-            model = ki.InpaintingGAN(g, ki.PatchGANDiscriminator(base_filters=8, num_layers=2), seed=0)
+            model = ki.InpaintingGAN(g, ki.PatchGANDiscriminator(base_filters=8, num_layers=2), seed=0,
+                                     ema_momentum=0.99)
             model.compile(jit_compile=False)
         images = np.random.default_rng(0).uniform(-1, 1, (8, 32, 32, 3)).astype("float32")
         history = model.fit(images, random_masks(8, 32, seed=0), batch_size=4, epochs=2, verbose=0)

@@ -24,10 +24,10 @@ PRESETS = {
     },
     "migan_tiny": {
         "family": "migan",
-        "description": "A small MI-GAN (64 px, channel base 2048, max 128) that trains on a CPU.",
-        "resolution": 64, "license": MIGAN_LICENSE,
-        "generator": ("MiganGenerator", {"resolution": 64, "channel_base": 2048, "max_channels": 128}),
-        "discriminator": ("MiganDiscriminator", {"resolution": 64, "channel_base": 2048, "max_channels": 128}),
+        "description": "A small MI-GAN (128 px, channel base 4096, max 128 channels) that trains on a CPU.",
+        "resolution": 128, "license": MIGAN_LICENSE,
+        "generator": ("MiganGenerator", {"resolution": 128, "channel_base": 4096, "max_channels": 128}),
+        "discriminator": ("MiganDiscriminator", {"resolution": 128, "channel_base": 4096, "max_channels": 128}),
         "gan": MIGAN_GAN, "weights": None,
     },
 }
