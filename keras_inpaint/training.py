@@ -131,7 +131,7 @@ def train(
 
     ``out_dir`` receives ``backup/`` (``keras.callbacks.BackupAndRestore``: rerunning the
     same call after an interruption resumes at the last finished epoch, with optimizer
-    state), ``preset/`` (a preset snapshot after every epoch, swapped in atomically),
+    state; the checkpoint before it is kept too, for a write cut short by a full disk), ``preset/`` (a preset snapshot after every epoch, swapped in atomically),
     ``log.jsonl`` (one line of metrics per epoch), ``samples/epoch_NNNN.png`` (fixed photos
     inpainted after every epoch) and ``tensorboard/`` (scalars and the sample pictures).
     After a resume the data order restarts (the weights, optimizer state and epoch count
@@ -163,7 +163,9 @@ def train(
     dataset = inpainting_dataset(data_dir, image_size=image_size, batch_size=batch_size, masks=masks,
                                  seed=seed, repeat=True)
     all_callbacks = [
-        keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False),
+        # double_checkpoint: the previous checkpoint is kept beside the new one, and a resume
+        # falls back to it when the newest cannot be read (e.g. the disk filled up mid-write).
+        keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False, double_checkpoint=True),
         keras.callbacks.TerminateOnNaN(),
         PresetSnapshot(os.path.join(out_dir, "preset"), os.path.join(out_dir, "log.jsonl")),
         keras.callbacks.TensorBoard(os.path.join(out_dir, "tensorboard"), write_graph=False),

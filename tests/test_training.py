@@ -102,3 +102,33 @@ def test_unknown_schedule_and_existing_run_are_refused(tmp_path, photo_folder):
     with pytest.raises(FileExistsError, match="already holds a training run"):
         train("pix2pix_tiny", photo_folder, str(out), resume=False, **kwargs)
     assert open(out / "log.jsonl").read() == before
+
+
+def test_disk_full_during_a_checkpoint_resumes_from_the_previous_one(tmp_path, photo_folder, monkeypatch):
+    import errno
+
+    from keras_inpaint.training import train
+
+    out = tmp_path / "run"
+    kwargs = dict(epochs=4, steps_per_epoch=2, image_size=32, batch_size=2, masks="thin", jit_compile=False)
+    real_save_weights = InpaintingGAN.save_weights
+    calls = []
+
+    def disk_fills_on_third_save(self, filepath, *args, **kwargs):
+        calls.append(filepath)
+        if len(calls) == 3:
+            with open(filepath, "wb") as f:
+                f.write(b"\x89HDF\r\n half a checkpoint")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save_weights(self, filepath, *args, **kwargs)
+
+    monkeypatch.setattr(InpaintingGAN, "save_weights", disk_fills_on_third_save)
+    with pytest.raises(OSError, match="No space left"):
+        train("pix2pix_tiny", photo_folder, str(out), **kwargs)
+    monkeypatch.setattr(InpaintingGAN, "save_weights", real_save_weights)
+    assert [json.loads(line)["epoch"] for line in open(out / "log.jsonl")] == [1, 2]
+
+    model = train("pix2pix_tiny", photo_folder, str(out), **kwargs)
+    # The corrupt newest checkpoint was replaced by the one before it: epoch 2, so only 3 and 4 ran.
+    assert [json.loads(line)["epoch"] for line in open(out / "log.jsonl")] == [1, 2, 3, 4]
+    assert int(model.g_optimizer.iterations.numpy()) == 4 * 2
