@@ -8,22 +8,37 @@ import keras
 import tensorflow as tf
 
 
+def _reflect_pad(x, h, w, multiple):
+    """Reflect-pad (N,H,W,C) at the bottom and right to sides >= 2 * multiple that divide by it.
+
+    The graph twin of :func:`keras_inpaint.inputs.pad_to_multiple` (same minimum, the same
+    repeated reflection as ``numpy.pad(mode="reflect")``), so that a 1×1 or 5×7 image is
+    served like :meth:`Inpainter.inpaint` serves it; ``tf.pad``'s REFLECT needs the pad to be
+    smaller than the side.
+    """
+    def indices(side):
+        target = tf.maximum(side, 2 * multiple)
+        target = target + (-target) % multiple
+        period = tf.maximum(2 * side - 2, 1)
+        phase = tf.range(target) % period
+        return tf.where(phase < side, phase, period - phase)
+
+    return tf.gather(tf.gather(x, indices(h), axis=1), indices(w), axis=2)
+
+
 def serving_function(inpainter):
     """``serve(image uint8 (N,H,W,3), mask uint8 (N,H,W,1), 1 = hole) -> uint8 (N,H,W,3)``.
 
-    Pads bottom/right to the generator's size multiple by reflection, runs the model,
-    crops back and composites, so known pixels come back unchanged. Any H and W >= the
-    padding (reflection needs the pad to be smaller than the side).
+    Pads bottom/right by reflection (see :func:`_reflect_pad`), runs the model, crops back
+    and composites, so known pixels come back unchanged. Any H and W, 1×1 included.
     """
     multiple = inpainter.backbone.size_multiple
 
     def serve(image, mask):
         h, w = tf.shape(image)[1], tf.shape(image)[2]
-        pad_h, pad_w = (multiple - h % multiple) % multiple, (multiple - w % multiple) % multiple
         hole = tf.cast(tf.cast(mask, tf.float32) > 0.5, tf.float32)
         x = tf.cast(image, tf.float32) / 127.5 - 1.0
-        paddings = [[0, 0], [0, pad_h], [0, pad_w], [0, 0]]
-        out = inpainter({"images": tf.pad(x, paddings, mode="REFLECT"), "masks": tf.pad(hole, paddings, mode="REFLECT")},
+        out = inpainter({"images": _reflect_pad(x, h, w, multiple), "masks": _reflect_pad(hole, h, w, multiple)},
                         training=False)
         filled = tf.round(tf.clip_by_value((out[:, :h, :w, :] + 1.0) * 127.5, 0.0, 255.0))
         # Composite in float (exact for 0..255) so that TFLite needs no uint8 select.

@@ -19,12 +19,15 @@ def _photo_and_mask(sample_photo, h, w):
 
 
 def test_saved_model_serving_signature_matches_keras(small_lama, sample_photo, tmp_path):
-    image, mask = _photo_and_mask(sample_photo, 45, 70)  # not a multiple of 8: padded inside the graph
     export_saved_model(small_lama, str(tmp_path / "saved"))
     loaded = tf.saved_model.load(str(tmp_path / "saved"))
-    served = loaded.serve(tf.constant(image[None]), tf.constant(mask[None, ..., None])).numpy()[0]
-    assert served.dtype == np.uint8
-    np.testing.assert_array_equal(served, small_lama.inpaint(image, mask))
+    # Not multiples of 8 (padded inside the graph), and smaller than the padding itself.
+    for h, w in [(45, 70), (5, 7), (1, 1)]:
+        image, mask = _photo_and_mask(sample_photo, h, w)
+        mask[h // 2, w // 2] = 1
+        served = loaded.serve(tf.constant(image[None]), tf.constant(mask[None, ..., None])).numpy()[0]
+        assert served.dtype == np.uint8 and served.shape == (h, w, 3)
+        np.testing.assert_array_equal(served, small_lama.inpaint(image, mask), err_msg=f"{h}x{w}")
 
 
 def test_matmul_dft_model_matches_fft_model(small_lama):
