@@ -25,7 +25,18 @@ def _save_png(array, path: str) -> None:
         raise UserError(f"output directory {directory} does not exist.")
     if not os.access(directory, os.W_OK):
         raise UserError(f"output directory {directory} is not writable.")
-    Image.fromarray(array).save(path)
+    # Write beside the target and rename: a failed write (read-only file system, full disk)
+    # leaves no half file and never damages a file already at ``path``.
+    extension = os.path.splitext(path)[1].lower()
+    image_format = Image.registered_extensions().get(extension, "PNG")
+    partial = f"{path}.partial"
+    try:
+        Image.fromarray(array).save(partial, format=image_format)
+        os.replace(partial, path)
+    except OSError as e:
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise UserError(f"cannot write {path}: {e.strerror or e}.") from None
 
 
 def _load_mask(path: str, shape):

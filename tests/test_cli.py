@@ -73,6 +73,31 @@ def test_readonly_output_directory_is_reported(tmp_path, capsys):
         os.chmod(readonly, 0o700)
 
 
+def test_failed_write_reports_and_keeps_the_existing_file(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from PIL import Image as PILImage
+
+    target = tmp_path / "x.png"
+    target.write_bytes(b"the user's earlier result")
+    real_save = PILImage.Image.save
+
+    def read_only_file_system(self, fp, *args, **kwargs):
+        with open(fp, "wb") as f:
+            f.write(b"half a png")
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(PILImage.Image, "save", read_only_file_system)
+    assert main(["inpaint", "--auto-mask", "thin", "-o", str(target)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot write" in err[0] and "Read-only file system" in err[0]
+    assert target.read_bytes() == b"the user's earlier result"
+    assert os.listdir(tmp_path) == ["x.png"]
+    monkeypatch.setattr(PILImage.Image, "save", real_save)
+    assert main(["inpaint", "--auto-mask", "thin", "-o", str(tmp_path / "y.jpg")]) == 0
+    assert PILImage.open(tmp_path / "y.jpg").format == "JPEG"
+
+
 def test_inpaint_a_folder_never_overwrites(tmp_path, sample_photo, capsys):
     photos = tmp_path / "photos"
     (photos / "sub").mkdir(parents=True)
