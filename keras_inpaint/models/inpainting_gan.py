@@ -232,8 +232,10 @@ class InpaintingGAN(Inpainter):
             total = total + self.perceptual_weight * perceptual
         return total, adversarial, feature_matching, perceptual
 
-    def _update_trackers(self, images, fake, masks, values):
-        values = dict(values)
+    def _update_trackers(self, images, fake, masks, d_losses, g_losses):
+        """Feed the Mean trackers; ``d_losses``/``g_losses`` as returned by the two loss methods."""
+        values = dict(zip(("d_loss", "d_adversarial", "r1_penalty"), d_losses))
+        values.update(zip(("g_loss", "g_adversarial", "feature_matching", "perceptual"), g_losses))
         values["l1_hole"] = losses.region_l1(images, fake, masks, "hole")
         values["l1_valid"] = losses.region_l1(images, fake, masks, "valid")
         for name, value in values.items():
@@ -262,23 +264,15 @@ class InpaintingGAN(Inpainter):
             scaled_g_loss = self.g_optimizer.scale_loss(g_loss / replicas)
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(scaled_g_loss, g_variables), g_variables))
         self._update_ema()
-
-        return self._update_trackers(images, fake, masks, {
-            "g_loss": g_loss, "d_loss": d_loss, "g_adversarial": g_adversarial, "d_adversarial": d_adversarial,
-            "r1_penalty": r1, "feature_matching": feature_matching, "perceptual": perceptual,
-        })
+        return self._update_trackers(images, fake, masks, (d_loss, d_adversarial, r1),
+                                     (g_loss, g_adversarial, feature_matching, perceptual))
 
     def test_step(self, data):
         images, masks = self._unpack(data)
         fake = self._generate(images, masks, training=False)
-        d_loss, d_adversarial, r1 = self._discriminator_losses(images, fake, masks, training=False)
-        g_loss, g_adversarial, feature_matching, perceptual = self._generator_losses(
-            images, fake, masks, training=False
-        )
-        return self._update_trackers(images, fake, masks, {
-            "g_loss": g_loss, "d_loss": d_loss, "g_adversarial": g_adversarial, "d_adversarial": d_adversarial,
-            "r1_penalty": r1, "feature_matching": feature_matching, "perceptual": perceptual,
-        })
+        return self._update_trackers(images, fake, masks,
+                                     self._discriminator_losses(images, fake, masks, training=False),
+                                     self._generator_losses(images, fake, masks, training=False))
 
     # ------------------------------------------------------------ serialization
     def get_config(self):

@@ -27,6 +27,27 @@ class InpaintingGenerator(Backbone):
         raise NotImplementedError(f"{type(self).__name__} has no default discriminator; pass one.")
 
 
+class InpaintingDiscriminator(keras.Model):
+    """Base class of every discriminator: a functional ``keras.Model``.
+
+    Input: (N, H, W, 3) images in [-1, 1], or (N, H, W, 4) images with their mask when the
+    family judges both. Output: ``[logits (N, h, w, 1) float32, [feature maps]]``; the
+    feature maps serve feature matching.
+
+    Subclasses build their graph, call ``super().__init__(inputs=..., outputs=...)``, keep
+    each constructor argument as an attribute and name them in :attr:`config_keys`.
+    """
+
+    config_keys: tuple[str, ...] = ()
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable, **{k: getattr(self, k) for k in self.config_keys}}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
 def generator_inputs(channels: int = 4) -> keras.KerasTensor:
     """The (None, None, channels) input of a fully convolutional generator."""
     return keras.Input(shape=(None, None, channels), name="masked_image_and_mask")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from keras_inpaint.models.inpainting_generator import InpaintingDiscriminator
+
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
-class SNPatchGANDiscriminator(keras.Model):
+class SNPatchGANDiscriminator(InpaintingDiscriminator):
     """Six 5x5 stride-2 convolutions with spectral normalisation and LeakyReLU(0.2).
 
     Filters: base, 2*base, 4*base x4 (64 -> 256 in DeepFill v2, 5,946,816 parameters). It
@@ -17,6 +19,8 @@ class SNPatchGANDiscriminator(keras.Model):
     (N, H/64, W/64, 4*base); the losses average over all of them. Spectral normalisation
     is Keras's ``SpectralNormalization`` wrapper (one power iteration per training step).
     """
+
+    config_keys = ("base_filters", "num_layers", "input_channels")
 
     def __init__(self, base_filters: int = 64, num_layers: int = 6, input_channels: int = 4, **kwargs):
         inputs = keras.Input(shape=(None, None, input_channels), name="images_and_masks")
@@ -31,11 +35,3 @@ class SNPatchGANDiscriminator(keras.Model):
         logits = layers.Activation("linear", dtype="float32", name="logits")(x)
         super().__init__(inputs=inputs, outputs=[logits, features], **kwargs)
         self.base_filters, self.num_layers, self.input_channels = base_filters, num_layers, input_channels
-
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "base_filters": self.base_filters,
-                "num_layers": self.num_layers, "input_channels": self.input_channels}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

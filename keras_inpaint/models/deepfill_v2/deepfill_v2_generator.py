@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import keras
-from keras import layers, ops
+from keras import layers
 
 from keras_inpaint.layers.contextual_attention import ContextualAttention
 from keras_inpaint.layers.gated_conv import GatedConv2D

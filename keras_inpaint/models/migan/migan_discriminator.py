@@ -8,6 +8,7 @@ import keras
 from keras import layers, ops
 
 from keras_inpaint.layers.separable import BlurDownsample, ScaledLeakyReLU
+from keras_inpaint.models.inpainting_generator import InpaintingDiscriminator
 from keras_inpaint.models.migan.migan_generator import channels_at
 
 
@@ -26,7 +27,7 @@ class MinibatchStd(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
-class MiganDiscriminator(keras.Model):
+class MiganDiscriminator(InpaintingDiscriminator):
     """Residual discriminator (StyleGAN2 "resnet" architecture) conditioned on the mask.
 
     (N, R, R, 4) image in [-1, 1] + mask -> 1x1 fromRGB -> per resolution R..8 a residual
@@ -34,6 +35,8 @@ class MiganDiscriminator(keras.Model):
     by 1/sqrt(2)) -> at 4x4 minibatch standard deviation, 3x3 conv, dense, dense -> one logit
     per image. Output ``[logits (N, 1, 1, 1), features]``. Inputs must be ``resolution`` square.
     """
+
+    config_keys = ("resolution", "channel_base", "max_channels")
 
     def __init__(self, resolution: int = 256, channel_base: int = 32768, max_channels: int = 512, **kwargs):
         log2 = int(math.log2(resolution))
@@ -56,11 +59,3 @@ class MiganDiscriminator(keras.Model):
         logits = layers.Activation("linear", dtype="float32", name="logits")(logits)
         super().__init__(inputs=inputs, outputs=[logits, features], **kwargs)
         self.resolution, self.channel_base, self.max_channels = resolution, channel_base, max_channels
-
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "resolution": self.resolution,
-                "channel_base": self.channel_base, "max_channels": self.max_channels}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from keras_inpaint.models.inpainting_generator import InpaintingDiscriminator
+
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
-class PatchGANDiscriminator(keras.Model):
+class PatchGANDiscriminator(InpaintingDiscriminator):
     """NLayer PatchGAN: a grid of real/fake logits, one per overlapping image patch.
 
     Layout (Isola et al., 2017): a 4x4 stride-2 conv + LeakyReLU(0.2); ``num_layers - 1``
@@ -27,6 +29,8 @@ class PatchGANDiscriminator(keras.Model):
         norm: ``"batch"`` or ``"none"``.
         bias_with_norm: whether convs followed by a norm keep a bias (pix2pix: no; LaMa: yes).
     """
+
+    config_keys = ("base_filters", "num_layers", "input_channels", "padding", "norm", "bias_with_norm")
 
     def __init__(
         self,
@@ -63,19 +67,3 @@ class PatchGANDiscriminator(keras.Model):
         self.padding = padding
         self.norm = norm
         self.bias_with_norm = bias_with_norm
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "base_filters": self.base_filters,
-            "num_layers": self.num_layers,
-            "input_channels": self.input_channels,
-            "padding": self.padding,
-            "norm": self.norm,
-            "bias_with_norm": self.bias_with_norm,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
