@@ -87,20 +87,6 @@ def _family_card(family: str) -> str:
             return f.read()
 
 
-def _family_of(class_name: str) -> tuple[str, str]:
-    """(family, SPDX-like license id for the Hub header) of a generator class."""
-    table = {
-        "LamaGenerator": ("lama", "apache-2.0"),
-        "DeepFillV2Generator": ("deepfill_v2", "cc-by-nc-4.0"),
-        "MiganGenerator": ("migan", "mit"),
-        "PConvGenerator": ("pconv", "cc-by-nc-4.0"),
-        "Pix2PixGenerator": ("pix2pix", "bsd-3-clause"),
-    }
-    if class_name not in table:
-        raise PresetError(f"no model card for generator class {class_name!r}.")
-    return table[class_name]
-
-
 def render_model_card(preset_dir: str, repo_id: str, metrics: dict | None = None):
     """Render a ``huggingface_hub.ModelCard`` for a preset: YAML header, family card, counts, usage.
 
@@ -112,10 +98,15 @@ def render_model_card(preset_dir: str, repo_id: str, metrics: dict | None = None
     from huggingface_hub import ModelCard, ModelCardData
     from huggingface_hub.repocard_data import EvalResult
 
+    from keras_inpaint.models.registry import family_of_generator
+
     config = validate_preset_dir(preset_dir)
     with open(os.path.join(preset_dir, "metadata.json"), encoding="utf-8") as f:
         metadata = json.load(f)
-    family, license_id = _family_of(config["class_name"])
+    family_and_license = family_of_generator(config["class_name"])
+    if family_and_license is None:
+        raise PresetError(f"no model card for generator class {config['class_name']!r}.")
+    family, license_id = family_and_license
     metrics_path = os.path.join(preset_dir, "metrics.json")
     if metrics is None and os.path.exists(metrics_path):
         with open(metrics_path, encoding="utf-8") as f:

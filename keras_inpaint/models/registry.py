@@ -14,16 +14,25 @@ from keras_inpaint.models.migan import migan_presets
 from keras_inpaint.models.pconv import pconv_presets
 from keras_inpaint.models.pix2pix import pix2pix_presets
 
-_FAMILY_PRESETS = (deepfill_v2_presets.PRESETS, lama_presets.PRESETS, migan_presets.PRESETS, pconv_presets.PRESETS, pix2pix_presets.PRESETS)
+_FAMILY_MODULES = (deepfill_v2_presets, lama_presets, migan_presets, pconv_presets, pix2pix_presets)
 BUNDLED_PRESET_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "assets", "presets")
 
 
 def builtin_presets() -> dict[str, dict[str, Any]]:
     """All built-in presets by name (see each family's ``*_presets.py``)."""
     table: dict[str, dict[str, Any]] = {}
-    for presets in _FAMILY_PRESETS:
-        table.update(presets)
+    for module in _FAMILY_MODULES:
+        table.update(module.PRESETS)
     return table
+
+
+def family_of_generator(class_name: str) -> tuple[str, str] | None:
+    """(family, Hub license id) of a generator class, or None for a class no family uses."""
+    for module in _FAMILY_MODULES:
+        for entry in module.PRESETS.values():
+            if entry["generator"][0] == class_name:
+                return entry["family"], module.HUB_LICENSE
+    return None
 
 
 def bundled_weights_dir(name: str) -> str | None:

@@ -1,6 +1,7 @@
 """Presets of the DeepFill v2 family (Yu et al., 2019; reference code and weights CC BY-NC 4.0)."""
 
 DEEPFILL_LICENSE = "CC BY-NC 4.0 (DeepFill v2, JiahuiYu/generative_inpainting): non-commercial use only"
+HUB_LICENSE = "cc-by-nc-4.0"  # the license id in the Hugging Face model card header
 # DeepFill v2 trains with hinge loss (weight 1) and L1 (weight 1) on all pixels; no feature matching, no R1.
 DEEPFILL_GAN = {"adversarial_loss": "hinge", "adversarial_weight": 1.0, "r1_gamma": 0.0, "mask_as_fake_target": False,
                 "feature_matching_weight": 0.0, "l1_hole_weight": 1.0, "l1_valid_weight": 1.0}

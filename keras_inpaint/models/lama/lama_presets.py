@@ -1,6 +1,7 @@
 """Presets of the LaMa family (architectures of Suvorov et al., 2022; Apache-2.0 reference)."""
 
 LAMA_LICENSE = "Apache-2.0 (LaMa, advimman/lama)"
+HUB_LICENSE = "apache-2.0"  # the license id in the Hugging Face model card header
 # LaMa's training losses (configs/training/lama-fourier.yaml); the hole L1 term is ours (see losses.py).
 LAMA_GAN = {"adversarial_loss": "non_saturating", "adversarial_weight": 10.0, "r1_gamma": 0.001,
             "mask_as_fake_target": True, "feature_matching_weight": 100.0,

@@ -1,6 +1,7 @@
 """Presets of the MI-GAN family (Sargsyan et al., 2023; reference code MIT)."""
 
 MIGAN_LICENSE = "MIT (MI-GAN, Picsart-AI-Research/MI-GAN)"
+HUB_LICENSE = "mit"  # the license id in the Hugging Face model card header
 # MI-GAN distils Co-Mod-GAN with a non-saturating loss, R1 and perceptual terms; here: LaMa-like defaults.
 MIGAN_GAN = {"adversarial_loss": "non_saturating", "adversarial_weight": 1.0, "r1_gamma": 0.01,
              "mask_as_fake_target": False, "feature_matching_weight": 10.0, "l1_hole_weight": 10.0, "l1_valid_weight": 10.0}

@@ -1,6 +1,7 @@
 """Presets of the partial-convolution family (Liu et al., 2018)."""
 
 PCONV_LICENSE = "CC BY-NC 4.0 (NVIDIA partialconv reference): non-commercial use only"
+HUB_LICENSE = "cc-by-nc-4.0"  # the license id in the Hugging Face model card header
 # PConv trains without a discriminator: reconstruction (+ perceptual/style where a VGG can be loaded).
 # Our GAN keeps a PatchGAN with a small weight so that fit works the same way for every family.
 PCONV_GAN = {"adversarial_loss": "non_saturating", "adversarial_weight": 0.1, "r1_gamma": 0.0, "mask_as_fake_target": True,

@@ -1,6 +1,7 @@
 """Presets of the pix2pix family."""
 
 PIX2PIX_LICENSE = "BSD-3-Clause (pix2pix / CycleGAN reference code)"
+HUB_LICENSE = "bsd-3-clause"  # the license id in the Hugging Face model card header
 
 PRESETS = {
     "pix2pix_256": {
