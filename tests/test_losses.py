@@ -79,3 +79,33 @@ def test_perceptual_loss_on_a_feature_network():
     b = np.full((1, 8, 8, 3), 0.1, np.float32)
     assert float(losses.perceptual_loss(net, a, a)) == 0.0
     assert float(losses.perceptual_loss(net, a, b)) == pytest.approx(2.7, 1e-5)  # 27 inputs * 0.1
+
+
+def test_ssim_map_is_the_evaluation_metric():
+    from skimage.metrics import structural_similarity
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 1, (2, 40, 48, 3)).astype(np.float32)
+    b = np.clip(a + rng.normal(0, 0.1, a.shape), 0, 1).astype(np.float32)
+    ours = np.asarray(losses.ssim_map(a, b))
+    assert ours.shape == a.shape
+    for i in range(2):
+        _, reference = structural_similarity(a[i].astype(np.float64), b[i].astype(np.float64), channel_axis=-1,
+                                             data_range=1.0, gaussian_weights=True, sigma=1.5,
+                                             use_sample_covariance=False, full=True)
+        np.testing.assert_allclose(ours[i], reference, atol=1e-5)
+
+
+def test_masked_ssim_loss_counts_the_hole_only():
+    rng = np.random.default_rng(1)
+    truth = rng.uniform(-1, 1, (1, 32, 32, 3)).astype(np.float32)
+    masks = np.zeros((1, 32, 32, 1), np.float32)
+    masks[:, 8:24, 8:24] = 1
+    assert float(losses.masked_ssim_loss(truth, truth, masks)) == pytest.approx(0.0, abs=1e-6)
+    noisy_outside = np.where(masks > 0, truth, -truth)  # wrong only where the result is replaced by the truth
+    assert float(losses.masked_ssim_loss(truth, noisy_outside, masks)) == pytest.approx(0.0, abs=1e-6)
+    flat = np.zeros_like(truth)
+    loss = float(losses.masked_ssim_loss(truth, flat, masks))
+    similarity = np.asarray(losses.ssim_map((truth + 1) / 2, (np.where(masks > 0, flat, truth) + 1) / 2))
+    assert loss == pytest.approx(float(np.mean((1 - similarity) * masks)), rel=1e-5)
+    assert loss > 0.1 * masks.mean()

@@ -15,7 +15,7 @@ from keras_inpaint.models.inpainting_generator import InpaintingGenerator
 
 _METRIC_NAMES = (
     "g_loss", "d_loss", "l1_hole", "l1_valid", "g_adversarial", "d_adversarial",
-    "r1_penalty", "feature_matching", "perceptual",
+    "r1_penalty", "feature_matching", "perceptual", "ssim_loss",
 )
 
 
@@ -59,6 +59,7 @@ class InpaintingGAN(Inpainter):
             :mod:`keras_inpaint.losses`).
         perceptual_model: optional feature network for :func:`losses.perceptual_loss`.
         perceptual_weight: its weight (LaMa's ResNet-PL: 30).
+        ssim_weight: weight of :func:`losses.masked_ssim_loss`, SSIM in the hole (0: off).
         ema_momentum: keep an exponential moving average of the generator's weights,
             ``ema = m * ema + (1 - m) * weights`` after every generator update (e.g. 0.999;
             0 turns it off). Use it through :meth:`swapped_ema_weights`.
@@ -78,6 +79,7 @@ class InpaintingGAN(Inpainter):
         l1_valid_weight: float = 10.0,
         perceptual_model: keras.Model | None = None,
         perceptual_weight: float = 30.0,
+        ssim_weight: float = 0.0,
         ema_momentum: float = 0.0,
         seed: int | None = None,
         **kwargs,
@@ -101,6 +103,7 @@ class InpaintingGAN(Inpainter):
         self.l1_valid_weight = float(l1_valid_weight)
         self.perceptual_model = perceptual_model
         self.perceptual_weight = float(perceptual_weight)
+        self.ssim_weight = float(ssim_weight)
         self.ema_momentum = float(ema_momentum)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -230,12 +233,16 @@ class InpaintingGAN(Inpainter):
         if self.perceptual_model is not None:
             perceptual = losses.perceptual_loss(self.perceptual_model, images, fake)
             total = total + self.perceptual_weight * perceptual
-        return total, adversarial, feature_matching, perceptual
+        ssim = ops.zeros(())
+        if self.ssim_weight > 0:
+            ssim = losses.masked_ssim_loss(images, fake, masks)
+            total = total + self.ssim_weight * ssim
+        return total, adversarial, feature_matching, perceptual, ssim
 
     def _update_trackers(self, images, fake, masks, d_losses, g_losses):
         """Feed the Mean trackers; ``d_losses``/``g_losses`` as returned by the two loss methods."""
         values = dict(zip(("d_loss", "d_adversarial", "r1_penalty"), d_losses))
-        values.update(zip(("g_loss", "g_adversarial", "feature_matching", "perceptual"), g_losses))
+        values.update(zip(("g_loss", "g_adversarial", "feature_matching", "perceptual", "ssim_loss"), g_losses))
         values["l1_hole"] = losses.region_l1(images, fake, masks, "hole")
         values["l1_valid"] = losses.region_l1(images, fake, masks, "valid")
         for name, value in values.items():
@@ -258,14 +265,12 @@ class InpaintingGAN(Inpainter):
         # 2. Generator update against the freshly updated discriminator (same forward pass).
         g_variables = self.backbone.trainable_variables
         with g_tape:
-            g_loss, g_adversarial, feature_matching, perceptual = self._generator_losses(
-                images, fake, masks, training=True
-            )
+            g_losses = self._generator_losses(images, fake, masks, training=True)
+            g_loss = g_losses[0]
             scaled_g_loss = self.g_optimizer.scale_loss(g_loss / replicas)
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(scaled_g_loss, g_variables), g_variables))
         self._update_ema()
-        return self._update_trackers(images, fake, masks, (d_loss, d_adversarial, r1),
-                                     (g_loss, g_adversarial, feature_matching, perceptual))
+        return self._update_trackers(images, fake, masks, (d_loss, d_adversarial, r1), g_losses)
 
     def test_step(self, data):
         images, masks = self._unpack(data)
@@ -288,6 +293,7 @@ class InpaintingGAN(Inpainter):
             "l1_valid_weight": self.l1_valid_weight,
             "perceptual_model": None if self.perceptual_model is None else keras.layers.serialize(self.perceptual_model),
             "perceptual_weight": self.perceptual_weight,
+            "ssim_weight": self.ssim_weight,
             "ema_momentum": self.ema_momentum,
             "seed": self.seed,
         })

@@ -137,3 +137,16 @@ def test_mirrored_strategy_on_two_logical_cpus():
     assert result.returncode == 0, result.stderr[-3000:]
     line = [l for l in result.stdout.splitlines() if l.startswith("REPLICAS")][0]
     assert line.split()[1] == "2" and np.isfinite(float(line.split()[3]))
+
+
+def test_ssim_term_enters_the_generator_loss():
+    images, masks = stripe_images(2, 32), random_masks(2, 32, setting="thick", seed=0)
+    plain, with_ssim = tiny_gan(), tiny_gan(ssim_weight=50.0)
+    with_ssim.set_weights(plain.get_weights())
+    for model in (plain, with_ssim):
+        model.compile(jit_compile=False)
+    logs_plain = plain.test_on_batch(images, masks, return_dict=True)
+    logs_ssim = with_ssim.test_on_batch(images, masks, return_dict=True)
+    assert logs_plain["ssim_loss"] == 0.0 and logs_ssim["ssim_loss"] > 0.0
+    assert logs_ssim["g_loss"] == pytest.approx(logs_plain["g_loss"] + 50.0 * logs_ssim["ssim_loss"], rel=1e-4)
+    assert InpaintingGAN.from_config(with_ssim.get_config()).ssim_weight == 50.0
