@@ -123,6 +123,11 @@ def cmd_train(args) -> None:
               ema_momentum=args.ema, resume=args.resume)
     except FileExistsError as e:
         raise UserError(f"{e} (pass --resume to continue it)") from None
+    except RuntimeError as e:
+        if "NaN" not in str(e) and "Inf" not in str(e):
+            raise
+        raise UserError(f"training diverged ({e}); {args.out} keeps the last finished epoch: "
+                        "lower --lr and continue with --resume.") from None
     print(f"wrote preset {os.path.join(args.out, 'preset')}")
 
 

@@ -144,6 +144,9 @@ def train(
     a resumed run continues the same curve). ``gan_kwargs`` go to :class:`InpaintingGAN`
     (loss weights, ``ema_momentum``, ...).
 
+    A NaN or infinite loss stops the run with ``RuntimeError`` before the epoch's checkpoint
+    and preset are written, so both keep the last finished epoch.
+
     With ``resume=False`` a run directory that already holds a checkpoint is refused
     (``FileExistsError``) rather than continued.
 
@@ -166,7 +169,9 @@ def train(
         # double_checkpoint: the previous checkpoint is kept beside the new one, and a resume
         # falls back to it when the newest cannot be read (e.g. the disk filled up mid-write).
         keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False, double_checkpoint=True),
-        keras.callbacks.TerminateOnNaN(),
+        # raise_error: stop inside the epoch, before the checkpoint and the preset snapshot
+        # of that epoch, so that NaN weights never replace the last good ones.
+        keras.callbacks.TerminateOnNaN(raise_error=True),
         PresetSnapshot(os.path.join(out_dir, "preset"), os.path.join(out_dir, "log.jsonl")),
         keras.callbacks.TensorBoard(os.path.join(out_dir, "tensorboard"), write_graph=False),
         SampleGrid(sample_photos(data_dir, image_size), os.path.join(out_dir, "samples"),

@@ -132,3 +132,32 @@ def test_disk_full_during_a_checkpoint_resumes_from_the_previous_one(tmp_path, p
     # The corrupt newest checkpoint was replaced by the one before it: epoch 2, so only 3 and 4 ran.
     assert [json.loads(line)["epoch"] for line in open(out / "log.jsonl")] == [1, 2, 3, 4]
     assert int(model.g_optimizer.iterations.numpy()) == 4 * 2
+
+
+class PoisonGenerator(keras.callbacks.Callback):
+    """Sets a generator weight to NaN when epoch ``epoch`` (1-based) begins."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            weight = self.model.generator.trainable_weights[0]
+            weight.assign(np.full(weight.shape, np.nan, np.float32))
+
+
+def test_nan_loss_stops_before_the_checkpoint_and_preset_are_overwritten(tmp_path, photo_folder):
+    from keras_inpaint import Inpainter
+    from keras_inpaint.training import train
+
+    out = tmp_path / "run"
+    kwargs = dict(epochs=3, steps_per_epoch=2, image_size=32, batch_size=2, masks="thin", jit_compile=False)
+    with pytest.raises(RuntimeError, match="NaN"):
+        train("pix2pix_tiny", photo_folder, str(out), callbacks=[PoisonGenerator(2)], **kwargs)
+    assert [json.loads(line)["epoch"] for line in open(out / "log.jsonl")] == [1]
+    saved = Inpainter.from_preset(str(out / "preset")).generator.weights
+    assert all(np.isfinite(w.numpy()).all() for w in saved)
+    model = train("pix2pix_tiny", photo_folder, str(out), **kwargs)  # resumes from the good epoch 1
+    assert [json.loads(line)["epoch"] for line in open(out / "log.jsonl")] == [1, 2, 3]
+    assert all(np.isfinite(w.numpy()).all() for w in model.generator.weights)

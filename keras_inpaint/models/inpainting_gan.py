@@ -13,8 +13,9 @@ from keras_inpaint._backend import require_tensorflow
 from keras_inpaint.models.inpainter import Inpainter
 from keras_inpaint.models.inpainting_generator import InpaintingGenerator
 
+# "loss" (g_loss + d_loss) is what Keras callbacks watch by default (TerminateOnNaN, EarlyStopping).
 _METRIC_NAMES = (
-    "g_loss", "d_loss", "l1_hole", "l1_valid", "g_adversarial", "d_adversarial",
+    "loss", "g_loss", "d_loss", "l1_hole", "l1_valid", "g_adversarial", "d_adversarial",
     "r1_penalty", "feature_matching", "perceptual", "ssim_loss",
 )
 
@@ -243,6 +244,7 @@ class InpaintingGAN(Inpainter):
         """Feed the Mean trackers; ``d_losses``/``g_losses`` as returned by the two loss methods."""
         values = dict(zip(("d_loss", "d_adversarial", "r1_penalty"), d_losses))
         values.update(zip(("g_loss", "g_adversarial", "feature_matching", "perceptual", "ssim_loss"), g_losses))
+        values["loss"] = values["g_loss"] + values["d_loss"]
         values["l1_hole"] = losses.region_l1(images, fake, masks, "hole")
         values["l1_valid"] = losses.region_l1(images, fake, masks, "valid")
         for name, value in values.items():
