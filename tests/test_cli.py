@@ -124,3 +124,15 @@ def test_train_refuses_an_existing_run_unless_resumed(tmp_path, photo_folder, ca
     assert main(args + ["--epochs", "2", "--resume"]) == 0
     log = [line for line in open(out / "log.jsonl")]
     assert len(log) == 2
+
+
+def test_diverged_training_is_one_line_pointing_at_resume(tmp_path, monkeypatch, capsys):
+    import keras_inpaint.training
+
+    def diverges(*args, **kwargs):
+        raise RuntimeError("NaN or Inf found in loss at batch 7")
+
+    monkeypatch.setattr(keras_inpaint.training, "train", diverges)
+    assert main(["train", str(tmp_path), "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "training diverged" in err[0] and "--resume" in err[0] and "batch 7" in err[0]
