@@ -125,6 +125,7 @@ def train(
     jit_compile: bool | str = "auto",
     callbacks: list | None = None,
     resume: bool = True,
+    verbose: int | str = "auto",
     **gan_kwargs,
 ) -> InpaintingGAN:
     """Adversarially train ``preset`` on the photos under ``data_dir``; resumable.
@@ -146,6 +147,8 @@ def train(
 
     A NaN or infinite loss stops the run with ``RuntimeError`` before the epoch's checkpoint
     and preset are written, so both keep the last finished epoch.
+
+    ``verbose`` is Keras's: ``"auto"``/1 a progress bar per epoch, 2 one line per epoch (for logs).
 
     With ``resume=False`` a run directory that already holds a checkpoint is refused
     (``FileExistsError``) rather than continued.
@@ -178,6 +181,6 @@ def train(
                    os.path.join(out_dir, "tensorboard")),
         *(callbacks or []),
     ]
-    model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=all_callbacks, verbose=2)
+    model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=all_callbacks, verbose=verbose)
     return model
 
