@@ -163,9 +163,10 @@ def train(
     os.makedirs(out_dir, exist_ok=True)
     keras.utils.set_random_seed(seed)
     model = InpaintingGAN.from_preset(preset, seed=seed, **gan_kwargs)
-    model.compile(g_optimizer=keras.optimizers.Adam(learning_rate_schedule(g_learning_rate, lr_schedule, epochs * steps_per_epoch)),
-                  d_optimizer=keras.optimizers.Adam(learning_rate_schedule(d_learning_rate, lr_schedule, epochs * steps_per_epoch)),
-                  jit_compile=jit_compile)
+    def adam(rate):
+        return keras.optimizers.Adam(learning_rate_schedule(rate, lr_schedule, epochs * steps_per_epoch))
+
+    model.compile(g_optimizer=adam(g_learning_rate), d_optimizer=adam(d_learning_rate), jit_compile=jit_compile)
     dataset = inpainting_dataset(data_dir, image_size=image_size, batch_size=batch_size, masks=masks,
                                  seed=seed, repeat=True)
     all_callbacks = [
