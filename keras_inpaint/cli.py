@@ -9,6 +9,8 @@ import argparse
 import os
 import sys
 
+from keras_inpaint.training import LR_SCHEDULES
+
 SAMPLE_PHOTO = os.path.join(os.path.dirname(__file__), "assets", "chelsea.jpg")
 DEFAULT_PRESET = "lama_tiny"
 
@@ -204,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lr", type=float, default=1e-3, help="generator learning rate (Adam; LaMa: 1e-3)")
     p.add_argument("--d-lr", type=float, default=1e-4, help="discriminator learning rate (Adam; LaMa: 1e-4)")
-    p.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant",
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
                    help="cosine: decay both rates to 0 over all epochs")
     p.add_argument("--ema", type=float, default=0.0, metavar="MOMENTUM",
                    help="keep a moving average of the generator (e.g. 0.999); preset/ holds the average")
