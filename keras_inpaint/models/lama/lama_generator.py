@@ -19,6 +19,16 @@ class LamaInput(layers.Layer):
         return ops.concatenate([(image + 1.0) * 0.5 * (1.0 - mask), mask], axis=-1)
 
 
+def _edge_refiner(lama_input, logits, filters: int):
+    """(N,H,W,4) LaMa input + (N,H,W,3) logits -> (N,H,W,3) logit correction, zero at init."""
+    x = layers.Concatenate(name="refine.inputs")([lama_input, logits])
+    for i, dilation in enumerate((1, 2, 4)):
+        x = ReflectPad2D(dilation, name=f"refine.{i}.pad")(x)
+        x = layers.Conv2D(filters, 3, dilation_rate=dilation, activation="relu", name=f"refine.{i}")(x)
+    x = ReflectPad2D(1, name="refine.3.pad")(x)
+    return layers.Conv2D(3, 3, kernel_initializer="zeros", name="refine.3")(x)
+
+
 @keras.saving.register_keras_serializable(package="keras_inpaint")
 class LamaGenerator(InpaintingGenerator):
     """LaMa's ``FFCResNetGenerator``, layer for layer.
@@ -41,6 +51,12 @@ class LamaGenerator(InpaintingGenerator):
         max_filters: channel cap (1024).
         fft_implementation: ``"fft"`` (default) or ``"matmul"`` (DFT matrices: same weights and
             outputs, exportable to TFLite built-in ops).
+        refine_filters: 0 (default) is LaMa exactly. A positive width adds our full-resolution
+            edge refiner (not in LaMa): four 3x3 convs (dilations 1, 2, 4, then a linear one)
+            over LaMa's input and the 7x7 conv's logits, added to the logits. It sees the
+            known pixels at full resolution within 8 px, which the stride-8 trunk cannot
+            continue exactly into the hole. Its last conv starts at zero, so a LaMa checkpoint
+            loaded into it gives LaMa's outputs until it is trained.
     """
 
     def __init__(
@@ -51,11 +67,12 @@ class LamaGenerator(InpaintingGenerator):
         global_ratio: float = 0.75,
         max_filters: int = 1024,
         fft_implementation: str = "fft",
+        refine_filters: int = 0,
         **kwargs,
     ):
         inputs = generator_inputs(4)
-        x = LamaInput(name="lama_input")(inputs)
-        x = ReflectPad2D(3, name="model.0")(x)
+        lama_input = LamaInput(name="lama_input")(inputs)
+        x = ReflectPad2D(3, name="model.0")(lama_input)
         x_l, x_g = ffc_bn_act(x, None, base_filters, 7, 0.0, name="model.1")
         index = 2
         for i in range(num_downsamplings):
@@ -79,6 +96,8 @@ class LamaGenerator(InpaintingGenerator):
             index += 3
         x = ReflectPad2D(3, name=f"model.{index}")(x)
         logits = layers.Conv2D(3, 7, name=f"model.{index + 1}")(x)
+        if refine_filters:
+            logits = layers.Add(name="refine.add")([logits, _edge_refiner(lama_input, logits, refine_filters)])
         logits = layers.Activation("linear", dtype="float32", name="logits")(logits)
         outputs = layers.Activation("tanh", dtype="float32", name="output")(logits * 0.5)  # 2*sigmoid(z)-1
         super().__init__(inputs=inputs, outputs=outputs, size_multiple=2**num_downsamplings, **kwargs)
@@ -88,6 +107,7 @@ class LamaGenerator(InpaintingGenerator):
         self.global_ratio = global_ratio
         self.max_filters = max_filters
         self.fft_implementation = fft_implementation
+        self.refine_filters = refine_filters
 
     def get_config(self):
         config = super().get_config()
@@ -98,6 +118,7 @@ class LamaGenerator(InpaintingGenerator):
             "global_ratio": self.global_ratio,
             "max_filters": self.max_filters,
             "fft_implementation": self.fft_implementation,
+            "refine_filters": self.refine_filters,
         })
         return config
 

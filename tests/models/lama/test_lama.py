@@ -126,3 +126,25 @@ def test_xla_compiled_generator_matches_eager():
 
     compiled = tf.function(lambda t: generator(t, training=False), jit_compile=True)
     np.testing.assert_allclose(np.asarray(compiled(x)), np.asarray(generator(x, training=False)), atol=1e-5)
+
+
+def test_edge_refiner_starts_as_plain_lama_and_then_learns():
+    """refine_filters adds a zero-initialised full-resolution head: LaMa's outputs until trained."""
+    keras.utils.set_random_seed(0)
+    plain = LamaGenerator(base_filters=8, num_blocks=1)
+    refined = LamaGenerator(base_filters=8, num_blocks=1, refine_filters=8)
+    refiner_layers = [layer.name for layer in refined.layers if layer.name.startswith("refine.") and layer.weights]
+    assert refiner_layers == ["refine.0", "refine.1", "refine.2", "refine.3"]
+    for layer in plain.layers:
+        if layer.weights:
+            refined.get_layer(layer.name).set_weights(layer.get_weights())
+    inputs = np.random.default_rng(0).uniform(-1, 1, (2, 40, 72, 4)).astype("float32")
+    inputs[..., 3:] = inputs[..., 3:] > 0.3
+    np.testing.assert_array_equal(np.asarray(plain(inputs)), np.asarray(refined(inputs)))
+    family_checks.check_config_round_trip(refined)
+    assert count_parameters(refined) - count_parameters(plain) == (7 * 9 + 1) * 8 + 2 * (8 * 9 + 1) * 8 + (8 * 9 + 1) * 3
+
+    model = InpaintingGAN(refined, LamaDiscriminator(base_filters=8, num_layers=2), seed=0)
+    model.compile(jit_compile=False)
+    family_checks.check_fit_reduces_loss(model)
+    assert np.abs(refined.get_layer("refine.3").get_weights()[0]).max() > 0, "the refiner's last conv never moved"
