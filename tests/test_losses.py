@@ -109,3 +109,31 @@ def test_masked_ssim_loss_counts_the_hole_only():
     similarity = np.asarray(losses.ssim_map((truth + 1) / 2, (np.where(masks > 0, flat, truth) + 1) / 2))
     assert loss == pytest.approx(float(np.mean((1 - similarity) * masks)), rel=1e-5)
     assert loss > 0.1 * masks.mean()
+
+
+def test_boundary_band_is_the_hole_ring_next_to_known_pixels():
+    masks = np.zeros((1, 12, 12, 1), np.float32)
+    masks[0, 2:10, 2:10] = 1  # an 8x8 hole
+    band = np.asarray(losses.boundary_band(masks, width=2))[0, ..., 0]
+    expected = masks[0, ..., 0].copy()
+    expected[4:8, 4:8] = 0  # more than 2 px from every known pixel
+    np.testing.assert_array_equal(band, expected)
+    # The image border is not a known pixel: a hole touching it has no band along it.
+    edge = np.zeros((1, 8, 8, 1), np.float32)
+    edge[0, :, :4] = 1
+    edge_band = np.asarray(losses.boundary_band(edge, width=1))[0, ..., 0]
+    assert edge_band[:, 3].all() and not edge_band[:, :3].any()
+    with pytest.raises(ValueError, match="boundary width"):
+        losses.boundary_band(masks, width=0)
+
+
+def test_boundary_l1_averages_the_band_alone():
+    truth = np.zeros((1, 12, 12, 3), np.float32)
+    masks = np.zeros((1, 12, 12, 1), np.float32)
+    masks[0, 2:10, 2:10] = 1
+    pred = truth.copy()
+    pred[0, 4:8, 4:8] = 1.0  # wrong only deep inside the hole
+    assert float(losses.boundary_l1(truth, pred, masks, width=2)) == 0.0
+    pred[0, 2, 2:10] = 0.5  # wrong on one 8-pixel edge of the 48-pixel band
+    assert float(losses.boundary_l1(truth, pred, masks, width=2)) == pytest.approx(0.5 * 8 / 48)
+    assert float(losses.boundary_l1(truth, pred, np.zeros_like(masks), width=2)) == 0.0

@@ -16,7 +16,7 @@ from keras_inpaint.models.inpainting_generator import InpaintingGenerator
 # "loss" (g_loss + d_loss) is what Keras callbacks watch by default (TerminateOnNaN, EarlyStopping).
 _METRIC_NAMES = (
     "loss", "g_loss", "d_loss", "l1_hole", "l1_valid", "g_adversarial", "d_adversarial",
-    "r1_penalty", "feature_matching", "perceptual", "ssim_loss",
+    "r1_penalty", "feature_matching", "perceptual", "ssim_loss", "l1_boundary",
 )
 
 
@@ -61,6 +61,8 @@ class InpaintingGAN(Inpainter):
         perceptual_model: optional feature network for :func:`losses.perceptual_loss`.
         perceptual_weight: its weight (LaMa's ResNet-PL: 30).
         ssim_weight: weight of :func:`losses.masked_ssim_loss`, SSIM in the hole (0: off).
+        boundary_weight: weight of :func:`losses.boundary_l1`, L1 on the hole pixels within
+            ``boundary_width`` pixels of a known one (0: off). Tracked as ``l1_boundary``.
         ema_momentum: keep an exponential moving average of the generator's weights,
             ``ema = m * ema + (1 - m) * weights`` after every generator update (e.g. 0.999;
             0 turns it off). Use it through :meth:`swapped_ema_weights`.
@@ -81,6 +83,8 @@ class InpaintingGAN(Inpainter):
         perceptual_model: keras.Model | None = None,
         perceptual_weight: float = 30.0,
         ssim_weight: float = 0.0,
+        boundary_weight: float = 0.0,
+        boundary_width: int = 4,
         ema_momentum: float = 0.0,
         seed: int | None = None,
         **kwargs,
@@ -105,6 +109,10 @@ class InpaintingGAN(Inpainter):
         self.perceptual_model = perceptual_model
         self.perceptual_weight = float(perceptual_weight)
         self.ssim_weight = float(ssim_weight)
+        if int(boundary_width) < 1:
+            raise ValueError(f"boundary_width must be at least 1 pixel; got {boundary_width}.")
+        self.boundary_weight = float(boundary_weight)
+        self.boundary_width = int(boundary_width)
         self.ema_momentum = float(ema_momentum)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -238,6 +246,8 @@ class InpaintingGAN(Inpainter):
         if self.ssim_weight > 0:
             ssim = losses.masked_ssim_loss(images, fake, masks)
             total = total + self.ssim_weight * ssim
+        if self.boundary_weight > 0:
+            total = total + self.boundary_weight * losses.boundary_l1(images, fake, masks, self.boundary_width)
         return total, adversarial, feature_matching, perceptual, ssim
 
     def _update_trackers(self, images, fake, masks, d_losses, g_losses):
@@ -247,6 +257,7 @@ class InpaintingGAN(Inpainter):
         values["loss"] = values["g_loss"] + values["d_loss"]
         values["l1_hole"] = losses.region_l1(images, fake, masks, "hole")
         values["l1_valid"] = losses.region_l1(images, fake, masks, "valid")
+        values["l1_boundary"] = losses.boundary_l1(images, fake, masks, self.boundary_width)
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
@@ -296,6 +307,8 @@ class InpaintingGAN(Inpainter):
             "perceptual_model": None if self.perceptual_model is None else keras.layers.serialize(self.perceptual_model),
             "perceptual_weight": self.perceptual_weight,
             "ssim_weight": self.ssim_weight,
+            "boundary_weight": self.boundary_weight,
+            "boundary_width": self.boundary_width,
             "ema_momentum": self.ema_momentum,
             "seed": self.seed,
         })

@@ -150,3 +150,19 @@ def test_ssim_term_enters_the_generator_loss():
     assert logs_plain["ssim_loss"] == 0.0 and logs_ssim["ssim_loss"] > 0.0
     assert logs_ssim["g_loss"] == pytest.approx(logs_plain["g_loss"] + 50.0 * logs_ssim["ssim_loss"], rel=1e-4)
     assert InpaintingGAN.from_config(with_ssim.get_config()).ssim_weight == 50.0
+
+
+def test_boundary_term_enters_the_generator_loss_and_its_tracker():
+    images, masks = stripe_images(2, 32), random_masks(2, 32, setting="thick", seed=0)
+    plain, with_band = tiny_gan(), tiny_gan(boundary_weight=20.0, boundary_width=3)
+    with_band.set_weights(plain.get_weights())
+    for model in (plain, with_band):
+        model.compile(jit_compile=False)
+    logs_plain = plain.test_on_batch(images, masks, return_dict=True)
+    logs_band = with_band.test_on_batch(images, masks, return_dict=True)
+    assert logs_band["l1_boundary"] > 0.0
+    assert logs_band["g_loss"] == pytest.approx(logs_plain["g_loss"] + 20.0 * logs_band["l1_boundary"], rel=1e-4)
+    restored = InpaintingGAN.from_config(with_band.get_config())
+    assert (restored.boundary_weight, restored.boundary_width) == (20.0, 3)
+    with pytest.raises(ValueError, match="boundary_width"):
+        tiny_gan(boundary_width=0)
