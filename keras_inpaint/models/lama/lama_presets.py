@@ -30,10 +30,13 @@ PRESETS = {
     },
     "lama_tiny": {
         "family": "lama",
-        "description": "A small LaMa (ngf 16, 3 FFC blocks) trained on a CPU on photos from Debian/PyPI packages.",
-        "resolution": 128,
+        "description": (
+            "A small LaMa (ngf 16, 3 FFC blocks, 16-filter edge refiner) trained on a CPU on photos from "
+            "Debian/PyPI packages."
+        ),
+        "resolution": 256,
         "license": LAMA_LICENSE,
-        "generator": ("LamaGenerator", {"base_filters": 16, "num_blocks": 3}),
+        "generator": ("LamaGenerator", {"base_filters": 16, "num_blocks": 3, "refine_filters": 16}),
         "discriminator": ("LamaDiscriminator", {"base_filters": 16, "num_layers": 3}),
         "gan": LAMA_GAN,
         "weights": "lama_tiny",
