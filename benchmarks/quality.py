@@ -24,19 +24,26 @@ def main(argv=None) -> dict:
     parser.add_argument("--baselines", nargs="+", default=["telea", "navier_stokes", "biharmonic"])
     parser.add_argument("--max-images", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--working-size", type=int, default=None,
+                        help="the model inpaints larger images at this longer side (Inpainter.inpaint(working_size=))")
     args = parser.parse_args(argv)
 
     from keras_inpaint.evaluation import evaluate, markdown_table, save_result
 
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, os.path.basename(os.path.normpath(args.preset)))
+    if args.working_size:
+        stem += f"_working{args.working_size}"
     result = evaluate(args.preset, args.data, settings=args.settings, sizes=args.sizes, baselines=args.baselines,
-                      seed=args.seed, max_images=args.max_images, contact_sheet=f"{stem}_contact_sheet.png")
+                      seed=args.seed, max_images=args.max_images, contact_sheet=f"{stem}_contact_sheet.png",
+                      working_size=args.working_size)
     result["machine"] = {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()}
     table = markdown_table(result)
     save_result(result, f"{stem}.json")
     with open(f"{stem}.md", "w", encoding="utf-8") as f:
-        f.write(f"Preset `{args.preset}` on {result['images']} photos of `{args.data}`, seed {args.seed}.\n\n{table}\n")
+        working = f", the model at working size {args.working_size}" if args.working_size else ""
+        f.write(f"Preset `{args.preset}` on {result['images']} photos of `{args.data}`, seed {args.seed}{working}.\n\n"
+                f"{table}\n")
     print(table)
     return result
 

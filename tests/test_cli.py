@@ -25,6 +25,11 @@ def test_inpaint_with_mask_file_keeps_known_pixels(tmp_path, sample_photo):
     assert main(["inpaint", str(image_path), "--mask", str(mask_path), "-o", str(out)]) == 0
     result = np.asarray(Image.open(out))
     np.testing.assert_array_equal(result[mask == 0], sample_photo[mask == 0])
+    small = tmp_path / "small.png"
+    assert main(["inpaint", str(image_path), "--mask", str(mask_path), "--working-size", "128", "-o", str(small)]) == 0
+    small_result = np.asarray(Image.open(small))
+    np.testing.assert_array_equal(small_result[mask == 0], sample_photo[mask == 0])
+    assert np.abs(small_result.astype(int) - result.astype(int)).max() > 10  # filled at 128 px, then enlarged
 
 
 def test_user_errors_exit_1_with_one_line(tmp_path, capsys):

@@ -69,3 +69,20 @@ def test_quality_script_writes_json_table_and_sheet(two_photos, tmp_path):
     assert data["summary"]["model"]["thin_64"]["psnr_hole"] > 0
     assert (out / "lama_tiny.md").read_text().count("| thin_64 |") == 2
     assert os.path.getsize(out / "lama_tiny_contact_sheet.png") > 1000
+
+
+def test_working_size_reaches_the_model_and_is_recorded(two_photos, tmp_path):
+    from benchmarks import quality
+
+    out = tmp_path / "results"
+    args = ["--preset", "lama_tiny", "--data", str(two_photos), "--out", str(out), "--sizes", "64", "128",
+            "--settings", "thick", "--baselines", "telea"]
+    quality.main(args)
+    quality.main([*args, "--working-size", "64"])
+    plain = json.loads((out / "lama_tiny.json").read_text())
+    working = json.loads((out / "lama_tiny_working64.json").read_text())
+    assert plain["working_size"] is None and working["working_size"] == 64
+    assert "working size 64" in (out / "lama_tiny_working64.md").read_text()
+    # 64-px images are within the working size: same fill; 128-px ones are inpainted at 64.
+    assert working["summary"]["model"]["thick_64"] == plain["summary"]["model"]["thick_64"]
+    assert working["summary"]["model"]["thick_128"] != plain["summary"]["model"]["thick_128"]

@@ -9,6 +9,7 @@ from keras_hub.models import Task
 
 from keras_inpaint.inputs import pad_to_multiple, prepare_batch, restore_output
 from keras_inpaint.models.inpainting_generator import InpaintingGenerator
+from keras_inpaint.working_size import enlarge, shrink, working_shape
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
@@ -82,7 +83,7 @@ class Inpainter(Task):
 
         return load_task(cls, preset, load_weights=load_weights, **kwargs)
 
-    def inpaint(self, images, masks, batch_size: int = 8) -> np.ndarray:
+    def inpaint(self, images, masks, batch_size: int = 8, working_size: int | None = None) -> np.ndarray:
         """Fill the holes of ``images``.
 
         Args:
@@ -91,17 +92,27 @@ class Inpainter(Task):
             masks: (H, W), (H, W, 1), (N, H, W) or (N, H, W, 1); 1/True marks the hole;
                 bool, {0, 1} or uint8 {0, 255}.
             batch_size: images per forward pass.
+            working_size: if given, images whose longer side exceeds it are inpainted at that
+                size (area-downscaled; a small pixel is a hole if any pixel it covers is) and
+                the fill is bilinearly enlarged back: a model trained on small crops then sees
+                holes of the size it learned. ``None`` (default): full resolution.
 
         Returns:
             numpy array shaped and typed like ``images`` (uint8 stays uint8 in [0, 255],
             float stays float in [0, 1]). Known pixels are returned unchanged, to the bit.
         """
         batch = prepare_batch(images, masks)
+        full_shape = batch.images.shape[1:3]
+        model_images, model_masks = batch.images, batch.masks
+        if working_size is not None:
+            shape = working_shape(*full_shape, working_size)
+            if shape != full_shape:
+                model_images, model_masks = shrink(batch.images, batch.masks, shape)
         multiple = self.backbone.size_multiple
         outputs = []
-        for start in range(0, batch.images.shape[0], batch_size):
-            chunk_images = batch.images[start : start + batch_size]
-            chunk_masks = batch.masks[start : start + batch_size]
+        for start in range(0, model_images.shape[0], batch_size):
+            chunk_images = model_images[start : start + batch_size]
+            chunk_masks = model_masks[start : start + batch_size]
             if not chunk_masks.any():
                 outputs.append(chunk_images)
                 continue
@@ -111,4 +122,7 @@ class Inpainter(Task):
             padded_masks, _ = pad_to_multiple(chunk_masks, multiple, 2 * multiple)
             result = self.predict_on_batch({"images": padded_images, "masks": padded_masks})
             outputs.append((np.asarray(result)[:, :h, :w, :] + 1.0) / 2.0)
-        return restore_output(np.concatenate(outputs, axis=0), batch)
+        prediction = np.concatenate(outputs, axis=0)
+        if prediction.shape[1:3] != full_shape:
+            prediction = enlarge(prediction, full_shape)
+        return restore_output(prediction, batch)

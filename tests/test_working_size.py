@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+from keras_inpaint import Inpainter
+from keras_inpaint.working_size import enlarge, shrink, working_shape
+
+
+def test_working_shape_keeps_the_aspect_ratio_and_small_images():
+    assert working_shape(512, 384, 256) == (256, 192)
+    assert working_shape(300, 451, 256) == (170, 256)
+    assert working_shape(200, 100, 256) == (200, 100)
+    assert working_shape(1000, 1, 10) == (10, 1)
+    with pytest.raises(ValueError, match="working_size"):
+        working_shape(64, 64, 0)
+
+
+def test_shrink_averages_pixels_and_keeps_every_hole():
+    images = np.zeros((1, 8, 8, 3), np.float32)
+    images[0, :4] = 1.0  # top half white
+    masks = np.zeros((1, 8, 8, 1), np.float32)
+    masks[0, 5, 6] = 1  # a single hole pixel
+    small_images, small_masks = shrink(images, masks, (4, 4))
+    assert small_images.shape == (1, 4, 4, 3) and small_masks.shape == (1, 4, 4, 1)
+    np.testing.assert_allclose(small_images[0, :2], 1.0)
+    np.testing.assert_allclose(small_images[0, 2:], 0.0)
+    expected = np.zeros((4, 4), np.float32)
+    expected[2, 3] = 1  # the 2x2 block that holds pixel (5, 6)
+    np.testing.assert_array_equal(small_masks[0, ..., 0], expected)
+    assert enlarge(small_images, (8, 8)).shape == (1, 8, 8, 3)
+
+
+def test_inpaint_at_a_working_size_fills_from_the_small_result():
+    model = Inpainter.from_preset("lama_tiny")
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0, 1, (64, 96, 3)).astype(np.float32)
+    mask = np.zeros((64, 96), np.uint8)
+    mask[20:40, 30:70] = 1
+    result = model.inpaint(image, mask, working_size=48)
+    assert result.shape == image.shape and result.dtype == image.dtype
+    np.testing.assert_array_equal(result[mask == 0], image[mask == 0])  # known pixels to the bit
+    small_images, small_masks = shrink(image[None], mask[None, ..., None].astype(np.float32), (32, 48))
+    small_result = model.inpaint(small_images, small_masks)
+    expected = enlarge(small_result, (64, 96))[0]
+    np.testing.assert_allclose(result[mask == 1], np.clip(expected, 0, 1)[mask == 1], atol=1e-5)
+    full = model.inpaint(image, mask)
+    assert np.abs(full - result).max() > 0.01  # the working size changed the fill
+    # An image already within the working size is inpainted at full size.
+    np.testing.assert_array_equal(model.inpaint(image, mask, working_size=96), full)
