@@ -19,7 +19,9 @@ Defaults of :class:`keras_inpaint.InpaintingGAN` and why:
   structure that PSNR/SSIM reward (L1 + SSIM mixes: Zhao et al., 2017).
 * L1 on the hole's border band (:func:`boundary_l1`), weight 0 (off): the first few hole
   pixels next to known ones are where a small generator that works at 1/8 resolution
-  loses most against smooth classical fills; the term gives them a signal of their own.
+  loses most PSNR against smooth classical fills; the term gives them a signal of their own.
+  On ``lama_tiny`` (weight 50, width 4) it did not lower the band's error in 21 epochs
+  (``model_cards/lama_tiny.md``).
 """
 
 from __future__ import annotations
