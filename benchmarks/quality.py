@@ -26,6 +26,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--working-size", type=int, default=None,
                         help="the model inpaints larger images at this longer side (Inpainter.inpaint(working_size=))")
+    parser.add_argument("--blend", choices=["poisson"], default=None,
+                        help="blend the model's fill into the photo (Inpainter.inpaint(blend=))")
     args = parser.parse_args(argv)
 
     from keras_inpaint.evaluation import evaluate, markdown_table, save_result
@@ -34,14 +36,17 @@ def main(argv=None) -> dict:
     stem = os.path.join(args.out, os.path.basename(os.path.normpath(args.preset)))
     if args.working_size:
         stem += f"_working{args.working_size}"
+    if args.blend:
+        stem += f"_{args.blend}"
     result = evaluate(args.preset, args.data, settings=args.settings, sizes=args.sizes, baselines=args.baselines,
                       seed=args.seed, max_images=args.max_images, contact_sheet=f"{stem}_contact_sheet.png",
-                      working_size=args.working_size)
+                      working_size=args.working_size, blend=args.blend)
     result["machine"] = {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()}
     table = markdown_table(result)
     save_result(result, f"{stem}.json")
     with open(f"{stem}.md", "w", encoding="utf-8") as f:
         working = f", the model at working size {args.working_size}" if args.working_size else ""
+        working += f", {args.blend} blending" if args.blend else ""
         f.write(f"Preset `{args.preset}` on {result['images']} photos of `{args.data}`, seed {args.seed}{working}.\n\n"
                 f"{table}\n")
     print(table)

@@ -52,7 +52,7 @@ def _load_mask(path: str, shape):
     return mask.astype(np.uint8)
 
 
-def _inpaint_one(model, path, mask_path, auto_mask, seed, output, grid_picture, working_size=None):
+def _inpaint_one(model, path, mask_path, auto_mask, seed, output, grid_picture, working_size=None, blend=None):
     import numpy as np
 
     from keras_inpaint.data import load_rgb
@@ -67,7 +67,7 @@ def _inpaint_one(model, path, mask_path, auto_mask, seed, output, grid_picture, 
         mask = _load_mask(mask_path, image.shape)
     else:
         mask = random_mask(image.shape[0], image.shape[1], auto_mask, seed=seed).astype(np.uint8)
-    result = model.inpaint(image, mask, working_size=working_size)
+    result = model.inpaint(image, mask, working_size=working_size, blend=blend)
     _save_png(before_mask_after(image, mask, result) if grid_picture else result, output)
     return image.shape, float(mask.mean())
 
@@ -99,7 +99,7 @@ def cmd_inpaint(args) -> None:
     for index, (path, mask_path, output) in enumerate(jobs):
         os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
         shape, ratio = _inpaint_one(model, path, mask_path, args.auto_mask, args.seed + index, output, args.grid,
-                                    args.working_size)
+                                    args.working_size, args.blend)
         print(f"wrote {output} ({shape[1]}x{shape[0]}, {100 * ratio:.1f}% hole, preset {args.preset})")
 
 
@@ -140,7 +140,8 @@ def cmd_evaluate(args) -> None:
     from keras_inpaint.evaluation import evaluate, markdown_table
 
     result = evaluate(args.preset, args.data_dir, settings=args.settings, sizes=args.sizes, baselines=args.baselines,
-                      max_images=args.max_images, contact_sheet=args.contact_sheet, working_size=args.working_size)
+                      max_images=args.max_images, contact_sheet=args.contact_sheet, working_size=args.working_size,
+                      blend=args.blend)
     print(markdown_table(result))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
@@ -191,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of --auto-mask (default 0)")
     p.add_argument("--working-size", type=int, metavar="PIXELS",
                    help="inpaint larger images at this longer side and enlarge the fill (default: full size)")
+    p.add_argument("--blend", choices=["poisson"], help="Poisson-blend the fill into the photo (default: paste it)")
     p.set_defaults(func=cmd_inpaint)
 
     p = verbs.add_parser("presets", help="list the built-in presets")
@@ -226,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--contact-sheet", help="write a masked / ours / baselines / original PNG")
     p.add_argument("--working-size", type=int, metavar="PIXELS",
                    help="inpaint larger images at this longer side and enlarge the fill (default: full size)")
+    p.add_argument("--blend", choices=["poisson"], help="Poisson-blend the fill into the photo (default: paste it)")
     p.add_argument("--json", help="write every number as JSON")
     p.set_defaults(func=cmd_evaluate)
 

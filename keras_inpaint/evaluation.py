@@ -97,13 +97,15 @@ def evaluate(
     max_images: int | None = None,
     contact_sheet: str | None = None,
     working_size: int | None = None,
+    blend: str | None = None,
 ) -> dict:
     """Evaluate a preset (name, directory, ``hf://`` handle or an ``Inpainter``) and baselines on a photo folder.
 
     Every photo is centre-cropped to each size; its masks are drawn with a fixed seed per
     (photo, setting, size), so every method and every run sees the same holes.
 
-    ``working_size`` goes to :meth:`Inpainter.inpaint` (the baselines always work at full size).
+    ``working_size`` and ``blend`` go to :meth:`Inpainter.inpaint` (the baselines always work
+    at full size, unblended).
 
     Returns ``{"rows": [...], "summary": {method: {f"{setting}_{size}": {metric: mean}}}, ...}``
     where each row holds one photo's metrics for one method, setting and size.
@@ -112,7 +114,8 @@ def evaluate(
 
     model = preset if isinstance(preset, Inpainter) else Inpainter.from_preset(preset)
     name = getattr(preset, "name", None) if isinstance(preset, Inpainter) else str(preset)
-    methods: dict[str, Callable] = {"model": functools.partial(model.inpaint, working_size=working_size)}
+    methods: dict[str, Callable] = {"model": functools.partial(model.inpaint, working_size=working_size,
+                                                                          blend=blend)}
     methods.update({b: baseline_inpainter(b) for b in baselines})
     paths = list_images(directory)[: max_images or None]
     rows, sheet = [], []
@@ -148,7 +151,7 @@ def evaluate(
         panels = [[show_hole(img, m), out["model"], *[out[b] for b in baselines], img] for img, m, out in sheet]
         Image.fromarray(grid(panels, labels)).save(contact_sheet)
     return {"preset": name, "directory": os.path.abspath(directory), "images": len(paths), "seed": seed,
-            "working_size": working_size, "rows": rows, "summary": summary}
+            "working_size": working_size, "blend": blend, "rows": rows, "summary": summary}
 
 
 def markdown_table(result: dict, metrics: Iterable[str] = ("psnr_hole", "ssim_hole", "l1_hole", "psnr", "ssim")) -> str:

@@ -30,6 +30,11 @@ def test_inpaint_with_mask_file_keeps_known_pixels(tmp_path, sample_photo):
     small_result = np.asarray(Image.open(small))
     np.testing.assert_array_equal(small_result[mask == 0], sample_photo[mask == 0])
     assert np.abs(small_result.astype(int) - result.astype(int)).max() > 10  # filled at 128 px, then enlarged
+    blended = tmp_path / "blended.png"
+    assert main(["inpaint", str(image_path), "--mask", str(mask_path), "--blend", "poisson", "-o", str(blended)]) == 0
+    blended_result = np.asarray(Image.open(blended))
+    np.testing.assert_array_equal(blended_result[mask == 0], sample_photo[mask == 0])
+    assert np.abs(blended_result.astype(int) - result.astype(int)).max() > 0
 
 
 def test_user_errors_exit_1_with_one_line(tmp_path, capsys):

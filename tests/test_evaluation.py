@@ -86,3 +86,19 @@ def test_working_size_reaches_the_model_and_is_recorded(two_photos, tmp_path):
     # 64-px images are within the working size: same fill; 128-px ones are inpainted at 64.
     assert working["summary"]["model"]["thick_64"] == plain["summary"]["model"]["thick_64"]
     assert working["summary"]["model"]["thick_128"] != plain["summary"]["model"]["thick_128"]
+
+
+def test_blend_reaches_the_model_and_is_recorded(two_photos, tmp_path):
+    from benchmarks import quality
+
+    out = tmp_path / "results"
+    args = ["--preset", "lama_tiny", "--data", str(two_photos), "--out", str(out), "--sizes", "64",
+            "--settings", "thick", "--baselines", "telea"]
+    quality.main(args)
+    quality.main([*args, "--blend", "poisson"])
+    plain = json.loads((out / "lama_tiny.json").read_text())
+    blended = json.loads((out / "lama_tiny_poisson.json").read_text())
+    assert plain["blend"] is None and blended["blend"] == "poisson"
+    assert "poisson blending" in (out / "lama_tiny_poisson.md").read_text()
+    assert blended["summary"]["model"]["thick_64"] != plain["summary"]["model"]["thick_64"]
+    assert blended["summary"]["telea"] == plain["summary"]["telea"]  # baselines are never blended

@@ -7,6 +7,7 @@ import numpy as np
 from keras import ops
 from keras_hub.models import Task
 
+from keras_inpaint.blending import BLENDS, blend_batch
 from keras_inpaint.inputs import pad_to_multiple, prepare_batch, restore_output
 from keras_inpaint.models.inpainting_generator import InpaintingGenerator
 from keras_inpaint.working_size import enlarge, shrink, working_shape
@@ -83,7 +84,9 @@ class Inpainter(Task):
 
         return load_task(cls, preset, load_weights=load_weights, **kwargs)
 
-    def inpaint(self, images, masks, batch_size: int = 8, working_size: int | None = None) -> np.ndarray:
+    def inpaint(
+        self, images, masks, batch_size: int = 8, working_size: int | None = None, blend: str | None = None
+    ) -> np.ndarray:
         """Fill the holes of ``images``.
 
         Args:
@@ -96,11 +99,16 @@ class Inpainter(Task):
                 size (area-downscaled; a small pixel is a hole if any pixel it covers is) and
                 the fill is bilinearly enlarged back: a model trained on small crops then sees
                 holes of the size it learned. ``None`` (default): full resolution.
+            blend: ``"poisson"`` blends the fill into the photo (:mod:`keras_inpaint.blending`:
+                the fill's gradients, the photo's colours at the hole's edge), removing the seam
+                where the two differ. ``None`` (default): the fill is pasted as generated.
 
         Returns:
             numpy array shaped and typed like ``images`` (uint8 stays uint8 in [0, 255],
             float stays float in [0, 1]). Known pixels are returned unchanged, to the bit.
         """
+        if blend is not None and blend not in BLENDS:
+            raise ValueError(f"unknown blend {blend!r}; choose one of {BLENDS} or None.")
         batch = prepare_batch(images, masks)
         full_shape = batch.images.shape[1:3]
         model_images, model_masks = batch.images, batch.masks
@@ -120,9 +128,16 @@ class Inpainter(Task):
             # generators needs more than one pixel there.
             padded_images, (h, w) = pad_to_multiple(chunk_images * 2.0 - 1.0, multiple, 2 * multiple)
             padded_masks, _ = pad_to_multiple(chunk_masks, multiple, 2 * multiple)
-            result = self.predict_on_batch({"images": padded_images, "masks": padded_masks})
+            if blend is None:
+                result = self.predict_on_batch({"images": padded_images, "masks": padded_masks})
+            else:
+                # Blending needs the generator's own colours on the known side of the seam.
+                masked = np.concatenate([padded_images * (1.0 - padded_masks), padded_masks], axis=-1)
+                result = self.backbone.predict_on_batch(masked)
             outputs.append((np.asarray(result)[:, :h, :w, :] + 1.0) / 2.0)
         prediction = np.concatenate(outputs, axis=0)
         if prediction.shape[1:3] != full_shape:
             prediction = enlarge(prediction, full_shape)
+        if blend is not None:
+            prediction = blend_batch(batch.images, prediction, batch.masks, blend)
         return restore_output(prediction, batch)

@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from keras_inpaint import Inpainter
+from keras_inpaint.blending import blend_batch, poisson_blend
+
+
+def _photo(height=24, width=32):
+    ys, xs = np.mgrid[0:height, 0:width]
+    return np.stack([np.sin(xs / 5.0), np.cos(ys / 4.0), xs * ys / (height * width)], -1) * 0.4 + 0.5
+
+
+def test_a_fill_off_by_a_constant_is_brought_back_to_the_photo():
+    image = _photo()
+    mask = np.zeros(image.shape[:2], bool)
+    mask[6:18, 8:20] = True
+    blended = poisson_blend(image, image + 0.2, mask)  # right gradients, wrong colour level
+    np.testing.assert_allclose(blended, image, atol=1e-9)
+
+
+def test_a_hole_on_the_image_edge_and_a_flat_fill():
+    image = np.full((16, 16, 3), 0.5)
+    mask = np.zeros((16, 16, 1), np.uint8)
+    mask[:, :5] = 1  # touches the left, top and bottom edges
+    blended = poisson_blend(image, np.full_like(image, 0.3), mask)
+    np.testing.assert_allclose(blended, 0.5, atol=1e-9)
+
+
+def test_the_correction_fades_away_from_the_seam_and_keeps_known_pixels():
+    image = _photo(32, 32)
+    mask = np.zeros((32, 32), bool)
+    mask[4:28, 4:28] = True
+    fill = image.copy()
+    fill[3, 4:28] -= 0.3  # the generator is 0.3 too dark just above the hole, right elsewhere
+    blended = poisson_blend(image, fill, mask)
+    np.testing.assert_array_equal(blended[~mask], image[~mask])
+    correction = (blended - fill)[..., 0]
+    assert correction[4, 16] > correction[10, 16] > correction[20, 16] > 0  # largest at that seam
+    assert correction[4, 16] < 0.3
+    assert abs(correction[16, 5]) < abs(correction[5, 16])  # the left seam needed nothing
+
+
+def test_nothing_to_blend_against():
+    image, fill = np.zeros((8, 8, 3)), np.ones((8, 8, 3))
+    np.testing.assert_array_equal(poisson_blend(image, fill, np.ones((8, 8), bool)), fill)
+    np.testing.assert_array_equal(poisson_blend(image, fill, np.zeros((8, 8), bool)), image)
+    with pytest.raises(ValueError, match="unknown blend"):
+        blend_batch(image[None], fill[None], np.zeros((1, 8, 8, 1)), "laplacian")
+
+
+def test_inpaint_with_poisson_blending():
+    model = Inpainter.from_preset("lama_tiny")
+    image = (_photo(64, 80) * 255).astype(np.uint8)
+    mask = np.zeros((64, 80), np.uint8)
+    mask[16:40, 20:60] = 1
+    pasted = model.inpaint(image, mask)
+    blended = model.inpaint(image, mask, blend="poisson")
+    assert blended.dtype == np.uint8 and blended.shape == image.shape
+    np.testing.assert_array_equal(blended[mask == 0], image[mask == 0])
+    assert np.abs(blended.astype(int) - pasted.astype(int)).max() > 0
+    with pytest.raises(ValueError, match="unknown blend"):
+        model.inpaint(image, mask, blend="laplacian")
