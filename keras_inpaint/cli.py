@@ -52,7 +52,34 @@ def _load_mask(path: str, shape):
     return mask.astype(np.uint8)
 
 
-def _inpaint_one(model, path, mask_path, auto_mask, seed, output, grid_picture, working_size=None, blend=None):
+def _working_size_argument(text: str):
+    """``--working-size``: "auto" (the preset's), 0 (full size) or a positive number of pixels."""
+    if text == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto, 0 or a number of pixels; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected auto, 0 or a number of pixels; got {text!r}")
+    return value or None
+
+
+def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--working-size`` and ``--blend``, shared by ``inpaint``, ``evaluate`` and benchmarks/quality.py."""
+    parser.add_argument("--working-size", type=_working_size_argument, default="auto", metavar="PIXELS",
+                        help="inpaint larger images at this longer side and enlarge the fill; 0: full size "
+                             "(default auto: the preset's setting)")
+    parser.add_argument("--blend", choices=["auto", "poisson", "none"], default="auto",
+                        help="poisson: blend the fill into the photo; none: paste it (default auto: the preset's)")
+
+
+def inference_kwargs(args) -> dict:
+    """``Inpainter.inpaint`` keyword arguments from :func:`add_inference_arguments`' options."""
+    return {"working_size": args.working_size, "blend": None if args.blend == "none" else args.blend}
+
+
+def _inpaint_one(model, path, mask_path, auto_mask, seed, output, grid_picture, inference=None):
     import numpy as np
 
     from keras_inpaint.data import load_rgb
@@ -67,7 +94,7 @@ def _inpaint_one(model, path, mask_path, auto_mask, seed, output, grid_picture, 
         mask = _load_mask(mask_path, image.shape)
     else:
         mask = random_mask(image.shape[0], image.shape[1], auto_mask, seed=seed).astype(np.uint8)
-    result = model.inpaint(image, mask, working_size=working_size, blend=blend)
+    result = model.inpaint(image, mask, **(inference or {}))
     _save_png(before_mask_after(image, mask, result) if grid_picture else result, output)
     return image.shape, float(mask.mean())
 
@@ -99,7 +126,7 @@ def cmd_inpaint(args) -> None:
     for index, (path, mask_path, output) in enumerate(jobs):
         os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
         shape, ratio = _inpaint_one(model, path, mask_path, args.auto_mask, args.seed + index, output, args.grid,
-                                    args.working_size, args.blend)
+                                    inference_kwargs(args))
         print(f"wrote {output} ({shape[1]}x{shape[0]}, {100 * ratio:.1f}% hole, preset {args.preset})")
 
 
@@ -140,8 +167,7 @@ def cmd_evaluate(args) -> None:
     from keras_inpaint.evaluation import evaluate, markdown_table
 
     result = evaluate(args.preset, args.data_dir, settings=args.settings, sizes=args.sizes, baselines=args.baselines,
-                      max_images=args.max_images, contact_sheet=args.contact_sheet, working_size=args.working_size,
-                      blend=args.blend)
+                      max_images=args.max_images, contact_sheet=args.contact_sheet, **inference_kwargs(args))
     print(markdown_table(result))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
@@ -190,9 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output PNG (a folder when IMAGE is a folder)")
     p.add_argument("--grid", action="store_true", help="write a masked-input / mask / result picture")
     p.add_argument("--seed", type=int, default=0, help="seed of --auto-mask (default 0)")
-    p.add_argument("--working-size", type=int, metavar="PIXELS",
-                   help="inpaint larger images at this longer side and enlarge the fill (default: full size)")
-    p.add_argument("--blend", choices=["poisson"], help="Poisson-blend the fill into the photo (default: paste it)")
+    add_inference_arguments(p)
     p.set_defaults(func=cmd_inpaint)
 
     p = verbs.add_parser("presets", help="list the built-in presets")
@@ -226,9 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baselines", nargs="+", default=["telea", "navier_stokes", "biharmonic"])
     p.add_argument("--max-images", type=int)
     p.add_argument("--contact-sheet", help="write a masked / ours / baselines / original PNG")
-    p.add_argument("--working-size", type=int, metavar="PIXELS",
-                   help="inpaint larger images at this longer side and enlarge the fill (default: full size)")
-    p.add_argument("--blend", choices=["poisson"], help="Poisson-blend the fill into the photo (default: paste it)")
+    add_inference_arguments(p)
     p.add_argument("--json", help="write every number as JSON")
     p.set_defaults(func=cmd_evaluate)
 

@@ -96,16 +96,17 @@ def evaluate(
     seed: int = 0,
     max_images: int | None = None,
     contact_sheet: str | None = None,
-    working_size: int | None = None,
-    blend: str | None = None,
+    working_size: int | None | str = "auto",
+    blend: str | None = "auto",
 ) -> dict:
     """Evaluate a preset (name, directory, ``hf://`` handle or an ``Inpainter``) and baselines on a photo folder.
 
     Every photo is centre-cropped to each size; its masks are drawn with a fixed seed per
     (photo, setting, size), so every method and every run sees the same holes.
 
-    ``working_size`` and ``blend`` go to :meth:`Inpainter.inpaint` (the baselines always work
-    at full size, unblended).
+    ``working_size`` and ``blend`` go to :meth:`Inpainter.inpaint` (``"auto"``: the preset's own
+    settings); the result records the settings used. The baselines always work at full size,
+    unblended.
 
     Returns ``{"rows": [...], "summary": {method: {f"{setting}_{size}": {metric: mean}}}, ...}``
     where each row holds one photo's metrics for one method, setting and size.
@@ -114,6 +115,8 @@ def evaluate(
 
     model = preset if isinstance(preset, Inpainter) else Inpainter.from_preset(preset)
     name = getattr(preset, "name", None) if isinstance(preset, Inpainter) else str(preset)
+    working_size = model.working_size if working_size == "auto" else working_size
+    blend = model.blend if blend == "auto" else blend
     methods: dict[str, Callable] = {"model": functools.partial(model.inpaint, working_size=working_size,
                                                                           blend=blend)}
     methods.update({b: baseline_inpainter(b) for b in baselines})

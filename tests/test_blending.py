@@ -53,10 +53,14 @@ def test_inpaint_with_poisson_blending():
     image = (_photo(64, 80) * 255).astype(np.uint8)
     mask = np.zeros((64, 80), np.uint8)
     mask[16:40, 20:60] = 1
-    pasted = model.inpaint(image, mask)
+    pasted = model.inpaint(image, mask, blend=None)
     blended = model.inpaint(image, mask, blend="poisson")
     assert blended.dtype == np.uint8 and blended.shape == image.shape
     np.testing.assert_array_equal(blended[mask == 0], image[mask == 0])
     assert np.abs(blended.astype(int) - pasted.astype(int)).max() > 0
+    assert model.blend == "poisson"  # lama_tiny's preset blends by default
+    np.testing.assert_array_equal(model.inpaint(image, mask), blended)
     with pytest.raises(ValueError, match="unknown blend"):
         model.inpaint(image, mask, blend="laplacian")
+    with pytest.raises(ValueError, match="working_size"):
+        model.inpaint(image, mask, working_size=0)

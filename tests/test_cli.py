@@ -30,11 +30,18 @@ def test_inpaint_with_mask_file_keeps_known_pixels(tmp_path, sample_photo):
     small_result = np.asarray(Image.open(small))
     np.testing.assert_array_equal(small_result[mask == 0], sample_photo[mask == 0])
     assert np.abs(small_result.astype(int) - result.astype(int)).max() > 10  # filled at 128 px, then enlarged
-    blended = tmp_path / "blended.png"
-    assert main(["inpaint", str(image_path), "--mask", str(mask_path), "--blend", "poisson", "-o", str(blended)]) == 0
-    blended_result = np.asarray(Image.open(blended))
-    np.testing.assert_array_equal(blended_result[mask == 0], sample_photo[mask == 0])
-    assert np.abs(blended_result.astype(int) - result.astype(int)).max() > 0
+    pasted = tmp_path / "pasted.png"
+    assert main(["inpaint", str(image_path), "--mask", str(mask_path), "--blend", "none", "--working-size", "0",
+                 "-o", str(pasted)]) == 0
+    pasted_result = np.asarray(Image.open(pasted))
+    np.testing.assert_array_equal(pasted_result[mask == 0], sample_photo[mask == 0])
+    assert np.abs(pasted_result.astype(int) - result.astype(int)).max() > 0  # the preset blends by default
+
+
+def test_bad_working_size_is_a_usage_error(tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["inpaint", "--auto-mask", "thin", "--working-size", "-3", "-o", str(tmp_path / "x.png")])
+    assert exit_info.value.code == 2
 
 
 def test_user_errors_exit_1_with_one_line(tmp_path, capsys):

@@ -67,6 +67,7 @@ def test_quality_script_writes_json_table_and_sheet(two_photos, tmp_path):
                   "--settings", "thin", "--baselines", "telea"])
     data = json.loads((out / "lama_tiny.json").read_text())
     assert data["summary"]["model"]["thin_64"]["psnr_hole"] > 0
+    assert (data["working_size"], data["blend"]) == (256, "poisson")  # lama_tiny's own settings
     assert (out / "lama_tiny.md").read_text().count("| thin_64 |") == 2
     assert os.path.getsize(out / "lama_tiny_contact_sheet.png") > 1000
 
@@ -76,13 +77,13 @@ def test_working_size_reaches_the_model_and_is_recorded(two_photos, tmp_path):
 
     out = tmp_path / "results"
     args = ["--preset", "lama_tiny", "--data", str(two_photos), "--out", str(out), "--sizes", "64", "128",
-            "--settings", "thick", "--baselines", "telea"]
-    quality.main(args)
+            "--settings", "thick", "--baselines", "telea", "--blend", "none"]
+    quality.main([*args, "--working-size", "0"])
     quality.main([*args, "--working-size", "64"])
-    plain = json.loads((out / "lama_tiny.json").read_text())
-    working = json.loads((out / "lama_tiny_working64.json").read_text())
+    plain = json.loads((out / "lama_tiny_fullsize_pasted.json").read_text())
+    working = json.loads((out / "lama_tiny_working64_pasted.json").read_text())
     assert plain["working_size"] is None and working["working_size"] == 64
-    assert "working size 64" in (out / "lama_tiny_working64.md").read_text()
+    assert "working size 64" in (out / "lama_tiny_working64_pasted.md").read_text()
     # 64-px images are within the working size: same fill; 128-px ones are inpainted at 64.
     assert working["summary"]["model"]["thick_64"] == plain["summary"]["model"]["thick_64"]
     assert working["summary"]["model"]["thick_128"] != plain["summary"]["model"]["thick_128"]
@@ -93,12 +94,12 @@ def test_blend_reaches_the_model_and_is_recorded(two_photos, tmp_path):
 
     out = tmp_path / "results"
     args = ["--preset", "lama_tiny", "--data", str(two_photos), "--out", str(out), "--sizes", "64",
-            "--settings", "thick", "--baselines", "telea"]
-    quality.main(args)
+            "--settings", "thick", "--baselines", "telea", "--working-size", "0"]
+    quality.main([*args, "--blend", "none"])
     quality.main([*args, "--blend", "poisson"])
-    plain = json.loads((out / "lama_tiny.json").read_text())
-    blended = json.loads((out / "lama_tiny_poisson.json").read_text())
+    plain = json.loads((out / "lama_tiny_fullsize_pasted.json").read_text())
+    blended = json.loads((out / "lama_tiny_fullsize_poisson.json").read_text())
     assert plain["blend"] is None and blended["blend"] == "poisson"
-    assert "poisson blending" in (out / "lama_tiny_poisson.md").read_text()
+    assert "poisson blending" in (out / "lama_tiny_fullsize_poisson.md").read_text()
     assert blended["summary"]["model"]["thick_64"] != plain["summary"]["model"]["thick_64"]
     assert blended["summary"]["telea"] == plain["summary"]["telea"]  # baselines are never blended

@@ -35,14 +35,14 @@ def test_inpaint_at_a_working_size_fills_from_the_small_result():
     image = rng.uniform(0, 1, (64, 96, 3)).astype(np.float32)
     mask = np.zeros((64, 96), np.uint8)
     mask[20:40, 30:70] = 1
-    result = model.inpaint(image, mask, working_size=48)
+    result = model.inpaint(image, mask, working_size=48, blend=None)
     assert result.shape == image.shape and result.dtype == image.dtype
     np.testing.assert_array_equal(result[mask == 0], image[mask == 0])  # known pixels to the bit
     small_images, small_masks = shrink(image[None], mask[None, ..., None].astype(np.float32), (32, 48))
-    small_result = model.inpaint(small_images, small_masks)
+    small_result = model.inpaint(small_images, small_masks, working_size=None, blend=None)
     expected = enlarge(small_result, (64, 96))[0]
     np.testing.assert_allclose(result[mask == 1], np.clip(expected, 0, 1)[mask == 1], atol=1e-5)
-    full = model.inpaint(image, mask)
+    full = model.inpaint(image, mask, working_size=None, blend=None)
     assert np.abs(full - result).max() > 0.01  # the working size changed the fill
     # An image already within the working size is inpainted at full size.
-    np.testing.assert_array_equal(model.inpaint(image, mask, working_size=96), full)
+    np.testing.assert_array_equal(model.inpaint(image, mask, working_size=96, blend=None), full)

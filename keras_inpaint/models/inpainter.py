@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import keras
 import numpy as np
 from keras import ops
@@ -33,6 +35,14 @@ class CompositeHole(keras.layers.Layer):
         return masks * generated + (1.0 - masks) * images
 
 
+def _check_inference_settings(working_size, blend) -> None:
+    if working_size is not None and (isinstance(working_size, bool) or not isinstance(working_size, numbers.Integral)
+                                     or working_size < 1):
+        raise ValueError(f"working_size must be a positive number of pixels or None; got {working_size!r}.")
+    if blend is not None and blend not in BLENDS:
+        raise ValueError(f"unknown blend {blend!r}; choose one of {BLENDS} or None.")
+
+
 @keras.saving.register_keras_serializable(package="keras_inpaint")
 class Inpainter(Task):
     """An inpainting model ready to use: a generator plus masking and compositing.
@@ -43,14 +53,28 @@ class Inpainter(Task):
 
     Args:
         backbone: an :class:`InpaintingGenerator`.
+        working_size: :meth:`inpaint`'s default working size (``None``: full resolution).
+        blend: :meth:`inpaint`'s default blending (``None`` or ``"poisson"``).
+            Both are part of the model's config, so a preset carries the settings it was
+            evaluated with.
     """
 
     backbone_cls = InpaintingGenerator
     preprocessor_cls = None
 
-    def __init__(self, backbone: InpaintingGenerator, preprocessor=None, **kwargs):
+    def __init__(
+        self,
+        backbone: InpaintingGenerator,
+        preprocessor=None,
+        working_size: int | None = None,
+        blend: str | None = None,
+        **kwargs,
+    ):
         if not isinstance(backbone, InpaintingGenerator):
             raise TypeError(f"backbone must be an InpaintingGenerator; got {type(backbone).__name__}.")
+        _check_inference_settings(working_size, blend)
+        self.working_size = None if working_size is None else int(working_size)
+        self.blend = blend
         self.backbone = backbone
         self.preprocessor = None
         images = keras.Input(shape=(None, None, 3), name="images")
@@ -71,7 +95,8 @@ class Inpainter(Task):
         super().compile(optimizer=optimizer, loss=loss, **kwargs)
 
     def get_config(self):
-        return {"backbone": keras.layers.serialize(self.backbone), "name": self.name}
+        return {"backbone": keras.layers.serialize(self.backbone), "name": self.name,
+                "working_size": self.working_size, "blend": self.blend}
 
     @classmethod
     def from_preset(cls, preset: str, load_weights: bool = True, **kwargs) -> "Inpainter":
@@ -85,7 +110,12 @@ class Inpainter(Task):
         return load_task(cls, preset, load_weights=load_weights, **kwargs)
 
     def inpaint(
-        self, images, masks, batch_size: int = 8, working_size: int | None = None, blend: str | None = None
+        self,
+        images,
+        masks,
+        batch_size: int = 8,
+        working_size: int | None | str = "auto",
+        blend: str | None = "auto",
     ) -> np.ndarray:
         """Fill the holes of ``images``.
 
@@ -98,17 +128,20 @@ class Inpainter(Task):
             working_size: if given, images whose longer side exceeds it are inpainted at that
                 size (area-downscaled; a small pixel is a hole if any pixel it covers is) and
                 the fill is bilinearly enlarged back: a model trained on small crops then sees
-                holes of the size it learned. ``None`` (default): full resolution.
+                holes of the size it learned. ``None``: full resolution. ``"auto"`` (default):
+                the model's own setting (``self.working_size``, from its preset).
             blend: ``"poisson"`` blends the fill into the photo (:mod:`keras_inpaint.blending`:
                 the fill's gradients, the photo's colours at the hole's edge), removing the seam
-                where the two differ. ``None`` (default): the fill is pasted as generated.
+                where the two differ. ``None``: the fill is pasted as generated. ``"auto"``
+                (default): the model's own setting (``self.blend``).
 
         Returns:
             numpy array shaped and typed like ``images`` (uint8 stays uint8 in [0, 255],
             float stays float in [0, 1]). Known pixels are returned unchanged, to the bit.
         """
-        if blend is not None and blend not in BLENDS:
-            raise ValueError(f"unknown blend {blend!r}; choose one of {BLENDS} or None.")
+        working_size = self.working_size if working_size == "auto" else working_size
+        blend = self.blend if blend == "auto" else blend
+        _check_inference_settings(working_size, blend)
         batch = prepare_batch(images, masks)
         full_shape = batch.images.shape[1:3]
         model_images, model_masks = batch.images, batch.masks

@@ -147,11 +147,25 @@ def _gan_kwargs(builtin_name: str | None, generator, kwargs: dict) -> dict:
     return kwargs
 
 
+INFERENCE_KEYS = ("working_size", "blend")
+
+
+def _inference_kwargs(preset_dir: str | None) -> dict:
+    """``Inpainter.inpaint``'s defaults carried by a preset directory's ``task.json``
+    (``working_size``, ``blend``); none for a preset without one."""
+    task_path = os.path.join(preset_dir, preset_utils.TASK_CONFIG_FILE) if preset_dir else None
+    if task_path and os.path.exists(task_path):
+        config = _read_json(task_path).get("config", {})
+        return {key: config[key] for key in INFERENCE_KEYS if key in config}
+    return {}
+
+
 def load_task(cls, preset: str, load_weights: bool = True, revision: str | None = None, **kwargs):
     """Build ``cls`` (Inpainter or InpaintingGAN) from a preset; see ``Inpainter.from_preset``."""
     from keras_inpaint.models.inpainting_gan import InpaintingGAN
 
     preset_dir, builtin_name = resolve_preset(preset, revision=revision)
+    kwargs = {**_inference_kwargs(preset_dir), **kwargs}
     wants_gan = issubclass(cls, InpaintingGAN)
     if preset_dir is None:
         warnings.warn(
@@ -166,8 +180,9 @@ def load_task(cls, preset: str, load_weights: bool = True, revision: str | None 
 
     generator = load_generator(preset_dir, load_weights=load_weights)
     task_path = os.path.join(preset_dir, preset_utils.TASK_CONFIG_FILE)
-    if wants_gan and os.path.exists(task_path):
-        task_config = _read_json(task_path)
+    task_config = _read_json(task_path) if wants_gan and os.path.exists(task_path) else None
+    # An Inpainter's task.json (inference settings, no discriminator) leaves the GAN to be built below.
+    if task_config is not None and "discriminator" in task_config.get("config", {}):
         _check_classes(task_config, task_path)
         config = dict(task_config["config"])
         discriminator = kwargs.pop("discriminator", None) or _deserialize(config["discriminator"], task_path)

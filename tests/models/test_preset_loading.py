@@ -122,3 +122,20 @@ def test_list_presets_counts_parameters_of_small_presets(monkeypatch):
     assert rows["lama_tiny"]["generator_parameters"] == ki.count_parameters(Inpainter.from_preset("lama_tiny").backbone)
     assert rows["lama_tiny"]["discriminator_parameters"] > 0
     assert rows["pconv_tiny"]["discriminator_parameters"] == 0  # trained on reconstruction losses
+
+
+def test_inference_settings_travel_with_the_preset(tmp_path):
+    bundled = Inpainter.from_preset("lama_tiny")
+    assert (bundled.working_size, bundled.blend) == (256, "poisson")  # its model card's settings
+    custom = Inpainter.from_preset("lama_tiny", working_size=128, blend=None)
+    assert (custom.working_size, custom.blend) == (128, None)
+    custom.save_to_preset(str(tmp_path / "custom"))
+    reloaded = Inpainter.from_preset(str(tmp_path / "custom"))
+    assert (reloaded.working_size, reloaded.blend) == (128, None)
+    image = np.random.default_rng(0).integers(0, 256, (200, 300, 3)).astype(np.uint8)
+    mask = np.zeros((200, 300), np.uint8)
+    mask[60:140, 100:220] = 1
+    np.testing.assert_array_equal(reloaded.inpaint(image, mask), custom.inpaint(image, mask))
+    np.testing.assert_array_equal(custom.inpaint(image, mask), bundled.inpaint(image, mask, working_size=128, blend=None))
+    with pytest.raises(ValueError, match="unknown blend"):
+        Inpainter.from_preset("lama_tiny", blend="seamless")
