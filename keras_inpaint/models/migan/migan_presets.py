@@ -25,10 +25,13 @@ PRESETS = {
     },
     "migan_tiny": {
         "family": "migan",
-        "description": "A small MI-GAN (128 px, channel base 4096, max 128 channels) that trains on a CPU.",
+        "description": (
+            "A small MI-GAN (128 px, channel base 4096, max 128 channels) partly trained on a CPU on photos "
+            "from Debian/PyPI packages; short of the classical baselines (see its model card)."
+        ),
         "resolution": 128, "license": MIGAN_LICENSE,
         "generator": ("MiganGenerator", {"resolution": 128, "channel_base": 4096, "max_channels": 128}),
         "discriminator": ("MiganDiscriminator", {"resolution": 128, "channel_base": 4096, "max_channels": 128}),
-        "gan": MIGAN_GAN, "weights": None,
+        "gan": MIGAN_GAN, "weights": "migan_tiny",
     },
 }
