@@ -7,7 +7,8 @@
 Inference: latency p50/p90 (ms per batch), throughput (images/s), peak memory, first-call
 (trace + compile) time, FLOPs per image counted by TensorFlow's profiler on the traced
 graph, and model-FLOPs utilisation against the device's peak. Training: steps/s and
-images/s of the full adversarial ``train_step``, 1..N replicas under MirroredStrategy
+images/s of the full adversarial ``train_step`` with XLA on and off (``--jit``), the time of
+the first two steps (trace + compile), 1..N replicas under MirroredStrategy
 (logical CPU devices on a CPU) with the global batch scaled, and scaling efficiency.
 Output: JSON lines (one per measurement, with the device and settings), a markdown table,
 and, when matplotlib is installed, a plot of throughput against resolution.
@@ -43,6 +44,14 @@ def count_flops(function, *specs) -> float:
     graph = function.get_concrete_function(*specs).graph
     options = option_builder.ProfileOptionBuilder(option_builder.ProfileOptionBuilder.float_operation()).with_empty_output().build()
     return float(model_analyzer.profile(graph, options=options).total_float_ops)
+
+
+def results_folder_name(device: str) -> str:
+    """``"NVIDIA H100 80GB HBM3"`` -> ``NVIDIA_H100_80GB_HBM3``; ``"CPU (x86_64, 2 cores)"`` -> ``CPU_2core``."""
+    if device.startswith("CPU"):
+        cores = device.rsplit(", ", 1)[-1].split(" ")[0] if "cores" in device else ""
+        return f"CPU_{cores}core" if cores.isdigit() else "CPU"
+    return device.split(" (")[0].replace(" ", "_")
 
 
 def _timed(fn, repeats: int) -> list[float]:
@@ -120,13 +129,15 @@ def bench_training(preset: str, size: int, batch_per_replica: int, replicas: int
     images = np.random.default_rng(0).uniform(-1, 1, (global_batch, size, size, 3)).astype("float32")
     masks = random_masks(global_batch, size, setting="medium", seed=0)
     dataset = tf.data.Dataset.from_tensors((images, masks)).repeat()
+    start = time.perf_counter()
     model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0)  # trace, compile, warm up
+    warm_up = time.perf_counter() - start
     start = time.perf_counter()
     history = model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
     seconds = time.perf_counter() - start
     return {"suite": "training", "method": preset, "size": size, "batch": global_batch, "replicas": replicas,
             "jit": jit, "precision": "float32", "steps_per_s": steps / seconds, "throughput_img_s": steps * global_batch / seconds,
-            "final_g_loss": float(history.history["g_loss"][-1])}
+            "warm_up_s": warm_up, "final_g_loss": float(history.history["g_loss"][-1])}
 
 
 def markdown(records: list[dict]) -> str:
@@ -143,11 +154,12 @@ def markdown(records: list[dict]) -> str:
                          f"{fmt(r['first_call_s'], '.2f')} | {fmt(r['peak_memory_mb'], '.0f')} | "
                          f"{fmt(r['gflops_per_image'], '.2f')} | {fmt(r['mfu'], '.1%')} |")
     if training:
-        lines += ["", "| preset | size | replicas | global batch | XLA | steps/s | img/s | scaling efficiency |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += ["", "| preset | size | replicas | global batch | XLA | first 2 steps s | steps/s | img/s | scaling efficiency |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for r in training:
             lines.append(f"| {r['method']} | {r['size']} | {r['replicas']} | {r['batch']} | {r['jit']} | "
-                         f"{r['steps_per_s']:.2f} | {r['throughput_img_s']:.2f} | {r.get('scaling_efficiency', 1.0):.2f} |")
+                         f"{r['warm_up_s']:.1f} | {r['steps_per_s']:.2f} | {r['throughput_img_s']:.2f} | "
+                         f"{r.get('scaling_efficiency', 1.0):.2f} |")
     return "\n".join(lines)
 
 
@@ -159,8 +171,10 @@ def plot(records: list[dict], path: str) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    fig, ax = plt.subplots(figsize=(6, 4))
     inference = [r for r in records if r["suite"] == "inference"]
+    if not inference:  # throughput against resolution is an inference plot
+        return False
+    fig, ax = plt.subplots(figsize=(6, 4))
     for key in sorted({(r["method"], r["precision"], r["jit"]) for r in inference}):
         points = sorted((r["size"], r["throughput_img_s"]) for r in inference if (r["method"], r["precision"], r["jit"]) == key)
         ax.plot(*zip(*points), marker="o", label=f"{key[0]} {key[1]}{' XLA' if key[2] else ''}")
@@ -184,6 +198,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--replicas", type=int, nargs="+", default=[1])
     parser.add_argument("--train-size", type=int, default=256)
     parser.add_argument("--train-steps", type=int, default=20)
+    parser.add_argument("--train-batch", type=int, default=8, help="training batch per replica")
     parser.add_argument("--out", default=None, help="results folder (default benchmarks/results/<device>)")
     args = parser.parse_args(argv)
     settings = dict(QUICK) if args.quick else {
@@ -195,7 +210,7 @@ def main(argv=None) -> list[dict]:
     from benchmarks.devices import describe
 
     device = describe()
-    out = args.out or os.path.join("benchmarks", "results", device["device"].split(" (")[0].replace(" ", "_"))
+    out = args.out or os.path.join("benchmarks", "results", results_folder_name(device["device"]))
     os.makedirs(out, exist_ok=True)
     records = []
     if args.suite in ("inference", "all"):
@@ -217,14 +232,15 @@ def main(argv=None) -> list[dict]:
     if args.suite in ("training", "all"):
         size = 64 if args.quick else args.train_size
         for preset in settings["presets"][:1] if args.quick else settings["presets"]:
-            base = None
-            for replicas in settings["replicas"]:
-                record = bench_training(preset, size, 2 if args.quick else 8, replicas, jit=not args.quick,
-                                        steps=3 if args.quick else args.train_steps)
-                base = base or record["throughput_img_s"]
-                record["scaling_efficiency"] = record["throughput_img_s"] / (base * replicas)
-                records.append(record)
-                print(json.dumps(record), flush=True)
+            for jit in [False] if args.quick else settings["jit"]:
+                base = None
+                for replicas in settings["replicas"]:
+                    record = bench_training(preset, size, 2 if args.quick else args.train_batch, replicas, jit=jit,
+                                            steps=3 if args.quick else args.train_steps)
+                    base = base or record["throughput_img_s"]
+                    record["scaling_efficiency"] = record["throughput_img_s"] / (base * replicas)
+                    records.append(record)
+                    print(json.dumps(record), flush=True)
     ok = [r for r in records if "error" not in r]
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with open(os.path.join(out, f"{args.suite}{'-quick' if args.quick else ''}-{stamp}.jsonl"), "w") as f:

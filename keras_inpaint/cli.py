@@ -13,6 +13,17 @@ from keras_inpaint.training import LR_SCHEDULES
 
 SAMPLE_PHOTO = os.path.join(os.path.dirname(__file__), "assets", "chelsea.jpg")
 DEFAULT_PRESET = "lama_tiny"
+# InpaintingGAN's loss weights that `train` exposes as --flags (the GAN's argument names).
+LOSS_WEIGHT_FLAGS = {
+    "l1_hole_weight": "L1 inside the hole",
+    "l1_valid_weight": "L1 on the known pixels",
+    "adversarial_weight": "generator's adversarial loss",
+    "feature_matching_weight": "discriminator feature matching",
+    "perceptual_weight": "perceptual loss (presets with a perceptual model only)",
+    "ssim_weight": "1 - SSIM inside the hole",
+    "boundary_weight": "L1 on a band along the hole's border",
+    "r1_gamma": "R1 gradient penalty of the discriminator",
+}
 
 
 class UserError(Exception):
@@ -150,7 +161,8 @@ def cmd_train(args) -> None:
         train(args.preset, args.data_dir, args.out, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
               image_size=args.image_size, batch_size=args.batch_size, masks=args.masks, seed=args.seed,
               g_learning_rate=args.lr, d_learning_rate=args.d_lr, lr_schedule=args.lr_schedule,
-              ema_momentum=args.ema, resume=args.resume)
+              ema_momentum=args.ema, resume=args.resume, jit_compile={"on": True, "off": False}.get(args.jit, "auto"),
+              **{name: getattr(args, name) for name in LOSS_WEIGHT_FLAGS if getattr(args, name) is not None})
     except FileExistsError as e:
         raise UserError(f"{e} (pass --resume to continue it)") from None
     except RuntimeError as e:
@@ -240,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ema", type=float, default=0.0, metavar="MOMENTUM",
                    help="keep a moving average of the generator (e.g. 0.999); preset/ holds the average")
     p.add_argument("--resume", action="store_true", help="continue the run already in --out")
+    p.add_argument("--jit", choices=["auto", "on", "off"], default="auto",
+                   help="XLA-compile the train step (auto: the family's choice for this device, see train())")
+    losses = p.add_argument_group("loss weights (default: the preset family's)")
+    for name, help_text in LOSS_WEIGHT_FLAGS.items():
+        losses.add_argument("--" + name.replace("_", "-"), type=float, metavar="W", help=help_text)
     p.set_defaults(func=cmd_train)
 
     p = verbs.add_parser("evaluate", help="PSNR/SSIM/L1 of a preset and classical baselines on a photo folder")

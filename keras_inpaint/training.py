@@ -148,6 +148,10 @@ def train(
     A NaN or infinite loss stops the run with ``RuntimeError`` before the epoch's checkpoint
     and preset are written, so both keep the last finished epoch.
 
+    ``jit_compile="auto"`` is Keras's choice: XLA on a GPU, none on a CPU-only machine. On a
+    CPU XLA slows these models down (``benchmarks/results/CPU_2core/training-*.md``: lama_tiny
+    and migan_tiny train several times slower with it), so only force it on for a GPU.
+
     ``verbose`` is Keras's: ``"auto"``/1 a progress bar per epoch, 2 one line per epoch (for logs).
 
     With ``resume=False`` a run directory that already holds a checkpoint is refused

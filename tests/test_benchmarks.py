@@ -36,3 +36,11 @@ def test_quick_benchmark_writes_consistent_json_lines(tmp_path):
     assert abs(training[1]["scaling_efficiency"] - expected) < 1e-9
     [table] = glob.glob(str(tmp_path / "*.md"))
     assert "| lama_tiny | 64 | 2 | float32 | True |" in open(table).read()
+
+
+def test_results_folder_is_named_after_the_device():
+    from benchmarks.run import results_folder_name
+
+    assert results_folder_name("CPU (x86_64, 2 cores)") == "CPU_2core"
+    assert results_folder_name("NVIDIA H100 80GB HBM3") == "NVIDIA_H100_80GB_HBM3"
+    assert results_folder_name("CPU (arm64)") == "CPU"

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -133,8 +134,12 @@ def test_inpaint_a_folder_never_overwrites(tmp_path, sample_photo, capsys):
 def test_train_refuses_an_existing_run_unless_resumed(tmp_path, photo_folder, capsys):
     out = tmp_path / "run"
     args = ["train", photo_folder, "--preset", "pix2pix_tiny", "--out", str(out), "--steps-per-epoch", "2",
-            "--image-size", "32", "--batch-size", "2", "--masks", "thin", "--lr-schedule", "cosine"]
+            "--image-size", "32", "--batch-size", "2", "--masks", "thin", "--lr-schedule", "cosine",
+            "--ssim-weight", "3", "--boundary-weight", "2.5", "--jit", "off"]
     assert main(args + ["--epochs", "1"]) == 0
+    gan_config = json.load(open(out / "preset" / "task.json"))["config"]
+    assert gan_config["ssim_weight"] == 3.0 and gan_config["boundary_weight"] == 2.5
+    assert gan_config["l1_hole_weight"] == 100.0  # flags not given keep the family's weights (pix2pix: 100)
     assert main(args + ["--epochs", "2"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "already holds a training run" in err[0] and "--resume" in err[0]

@@ -157,7 +157,7 @@ class InpaintingGAN(Inpainter):
         discriminator. The generator's moving average (``ema_momentum``) restarts here from
         its current weights. Under a ``mixed_float16`` policy both are wrapped in a
         ``keras.optimizers.LossScaleOptimizer``. ``jit_compile`` is passed to Keras
-        (``"auto"``: XLA where Keras supports it, e.g. on GPU).
+        (``"auto"``: XLA on a GPU, none on a CPU-only machine, where it is slower for these models).
         """
         kwargs.pop("optimizer", None)
         kwargs.pop("loss", None)
