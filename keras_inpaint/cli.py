@@ -200,7 +200,7 @@ def cmd_export(args) -> None:
         raise UserError(f"{args.output} exists; choose a new path (nothing is overwritten).")
     model = Inpainter.from_preset(args.preset)
     if args.format == "saved_model":
-        export_saved_model(model, args.output)
+        export_saved_model(model, args.output, working_size=args.working_size)
     else:
         if not args.size:
             raise UserError("--format tflite needs --size HEIGHT WIDTH (TFLite inputs have a fixed size).")
@@ -283,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default=DEFAULT_PRESET)
     p.add_argument("--format", choices=["saved_model", "tflite"], default="saved_model")
     p.add_argument("--size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"), help="input size (TFLite)")
+    p.add_argument("--working-size", type=_working_size_argument, default="auto", metavar="PIXELS",
+                   help="SavedModel: inpaint images larger than this at this size (auto: the preset's; 0: full size)")
     p.set_defaults(func=cmd_export)
 
     p = verbs.add_parser("benchmark", help="run benchmarks.run (from a source checkout); arguments pass through")

@@ -30,6 +30,25 @@ def test_saved_model_serving_signature_matches_keras(small_lama, sample_photo, t
         np.testing.assert_array_equal(served, small_lama.inpaint(image, mask), err_msg=f"{h}x{w}")
 
 
+def test_saved_model_carries_the_working_size(sample_photo, tmp_path):
+    model = Inpainter(LamaGenerator(base_filters=8, num_blocks=1), working_size=32)
+    export_saved_model(model, str(tmp_path / "saved"))
+    loaded = tf.saved_model.load(str(tmp_path / "saved"))
+    # Shrunk (longer side 70 -> 32, 45 -> 21 rounding), exactly at the working size, and smaller.
+    for h, w in [(45, 70), (32, 20), (9, 13)]:
+        image, mask = _photo_and_mask(sample_photo, h, w)
+        served = loaded.serve(tf.constant(image[None]), tf.constant(mask[None, ..., None])).numpy()[0]
+        np.testing.assert_array_equal(served, model.inpaint(image, mask), err_msg=f"{h}x{w}")
+    image, mask = _photo_and_mask(sample_photo, 45, 70)
+    served = loaded.serve(tf.constant(image[None]), tf.constant(mask[None, ..., None])).numpy()[0]
+    full_size = model.inpaint(image, mask, working_size=None)
+    assert np.abs(served.astype(int) - full_size.astype(int)).max() > 1  # the working size did something
+    export_saved_model(model, str(tmp_path / "full"), working_size=None)
+    loaded = tf.saved_model.load(str(tmp_path / "full"))
+    served = loaded.serve(tf.constant(image[None]), tf.constant(mask[None, ..., None])).numpy()[0]
+    np.testing.assert_array_equal(served, full_size)
+
+
 def test_matmul_dft_model_matches_fft_model(small_lama):
     x = np.random.default_rng(0).uniform(-1, 1, (1, 40, 56, 4)).astype(np.float32)
     clone = with_matmul_fft(small_lama)
