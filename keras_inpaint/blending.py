@@ -24,54 +24,115 @@ def _require_scipy():
     return scipy.sparse, scipy.sparse.linalg
 
 
-def poisson_blend(image: np.ndarray, fill: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Blend one fill into one image.
+# Holes with more pixels than this are solved in two levels (see :func:`harmonic_correction`):
+# a direct sparse LU of a 2048×2048 photo with a thick mask (1.5M unknowns) takes 20 s and
+# about 2.5 GB for its factors, and grows faster than the hole.
+EXACT_LIMIT = 250_000
+# Width of the exact band along the seam, in pixels of the coarse level.
+BAND_CELLS = 8
 
-    Args:
-        image: (H, W, C) float, the photo; only its known pixels are read.
-        fill: (H, W, C) float, the generated image; only its hole pixels are read.
-        mask: (H, W) or (H, W, 1), 1/True in the hole.
 
-    Returns:
-        (H, W, C) float64: ``fill`` plus the harmonic correction in the hole, ``image`` elsewhere.
-        Values are not clipped. A mask with no hole, or with no known pixel at all, returns the
-        plain composite (nothing to blend against).
+def _laplace_system(hole: np.ndarray, values: np.ndarray):
+    """The 5-point Laplace equation on the ``hole`` pixels, Dirichlet ``values`` next to them.
+
+    Pixels outside the image add no constraint (Neumann). Returns the sparse (n, n) matrix
+    (CSC), the (n, C) right-hand side and the hole pixels' coordinates ``ys, xs``.
     """
-    sparse, linalg = _require_scipy()
-    hole = np.asarray(mask).reshape(image.shape[:2]).astype(bool)
-    image = np.asarray(image, np.float64)
-    fill = np.asarray(fill, np.float64)
-    result = np.where(hole[..., None], fill, image)
-    if not hole.any() or hole.all():
-        return result
+    sparse, _ = _require_scipy()
     height, width = hole.shape
     ys, xs = np.nonzero(hole)
     count = len(ys)
     index = np.full(hole.shape, -1)
     index[ys, xs] = np.arange(count)
-    offset = image - fill  # wanted correction, read on the known side of the seam
     diagonal = np.zeros(count)
-    rhs = np.zeros((count, image.shape[-1]))
+    rhs = np.zeros((count, values.shape[-1]))
     rows, cols = [], []
     for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)):
         ny, nx = ys + dy, xs + dx
-        inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)  # outside: no constraint (Neumann)
+        inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
         diagonal += inside
         k, ny, nx = np.nonzero(inside)[0], ny[inside], nx[inside]
         in_hole = hole[ny, nx]
         rows.append(k[in_hole])
         cols.append(index[ny[in_hole], nx[in_hole]])
-        np.add.at(rhs, k[~in_hole], offset[ny[~in_hole], nx[~in_hole]])
+        np.add.at(rhs, k[~in_hole], values[ny[~in_hole], nx[~in_hole]])
     rows, cols = np.concatenate(rows), np.concatenate(cols)
     laplacian = sparse.csc_matrix(
         (np.concatenate([diagonal, -np.ones(len(rows))]),
          (np.concatenate([np.arange(count), rows]), np.concatenate([np.arange(count), cols]))),
         shape=(count, count),
     )
-    solve = linalg.factorized(laplacian)
-    for channel in range(image.shape[-1]):
-        result[ys, xs, channel] += solve(rhs[:, channel])
+    return laplacian, rhs, ys, xs
+
+
+def _solve_on(hole: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
+    """Write into ``out`` the harmonic function on ``hole`` that meets ``values`` next to it."""
+    _, linalg = _require_scipy()
+    laplacian, rhs, ys, xs = _laplace_system(hole, values)
+    out[ys, xs] = linalg.splu(laplacian).solve(rhs)
+
+
+def harmonic_correction(hole: np.ndarray, offset: np.ndarray, exact_limit: int = EXACT_LIMIT) -> np.ndarray:
+    """The harmonic function on ``hole`` (H, W) that equals ``offset`` (H, W, C) next to it.
+
+    Up to ``exact_limit`` hole pixels: one sparse LU solve. Larger holes, two levels: the
+    problem is solved on a grid ``s`` times coarser (cells with any known pixel are known, at
+    their known pixels' mean offset; ``s`` brings the coarse hole under the limit), enlarged
+    bilinearly, and solved again exactly in the band of hole pixels within ``BAND_CELLS * s``
+    of the known ones, with the coarse solution as the band's inner boundary. The seam, where
+    the correction varies fastest, is therefore exact; deeper inside, where it is smooth,
+    the coarse solution stands. Measured on 2048×1280 photos with thick masks (1.09M hole
+    pixels, lama_tiny fills): 1.7 s instead of 10.5–11.8 s for the direct solve, mean error 0.09–0.24 and
+    99th percentile 0.4–1.4 of a uint8 level.
+
+    Returns (H, W, C) float64: the correction in the hole, ``offset`` elsewhere.
+    """
+    result = np.where(hole[..., None], 0.0, offset)
+    count = int(hole.sum())
+    if count <= exact_limit:
+        _solve_on(hole, offset, result)
+        return result
+    from scipy import ndimage
+
+    s = int(np.ceil(np.sqrt(count / exact_limit)))
+    height, width = hole.shape
+    pad = ((0, -height % s), (0, -width % s))
+    known = np.pad(~hole, pad).astype(np.float64)
+    cells = (known.shape[0] // s, s, known.shape[1] // s, s)
+    known_count = known.reshape(cells).sum(axis=(1, 3))
+    offset_sum = np.pad(offset * known[: height, : width, None], pad + ((0, 0),)).reshape(*cells, -1).sum(axis=(1, 3))
+    coarse_offset = offset_sum / np.maximum(known_count, 1.0)[..., None]
+    coarse = harmonic_correction(known_count == 0, coarse_offset, exact_limit)
+    smooth = ndimage.zoom(coarse, (s, s, 1), order=1, grid_mode=True, mode="nearest")[:height, :width]
+    depth = ndimage.distance_transform_cdt(hole, metric="chessboard")  # pixels to the nearest known one
+    band = hole & (depth <= BAND_CELLS * s)
+    result[hole] = smooth[hole]
+    _solve_on(band, np.where(hole[..., None], smooth, offset), result)
     return result
+
+
+def poisson_blend(image: np.ndarray, fill: np.ndarray, mask: np.ndarray, exact_limit: int = EXACT_LIMIT) -> np.ndarray:
+    """Blend one fill into one image.
+
+    Args:
+        image: (H, W, C) float, the photo; only its known pixels are read.
+        fill: (H, W, C) float, the generated image; only its hole pixels are read.
+        mask: (H, W) or (H, W, 1), 1/True in the hole.
+        exact_limit: holes of more pixels are solved in two levels (:func:`harmonic_correction`).
+
+    Returns:
+        (H, W, C) float64: ``fill`` plus the harmonic correction in the hole, ``image`` elsewhere.
+        Values are not clipped. A mask with no hole, or with no known pixel at all, returns the
+        plain composite (nothing to blend against).
+    """
+    hole = np.asarray(mask).reshape(image.shape[:2]).astype(bool)
+    image = np.asarray(image, np.float64)
+    fill = np.asarray(fill, np.float64)
+    if not hole.any() or hole.all():
+        return np.where(hole[..., None], fill, image)
+    # The wanted correction is read on the known side of the seam.
+    correction = harmonic_correction(hole, image - fill, exact_limit)
+    return np.where(hole[..., None], fill + correction, image)
 
 
 def blend_batch(images: np.ndarray, fills: np.ndarray, masks: np.ndarray, method: str) -> np.ndarray:
