@@ -23,6 +23,7 @@ LOSS_WEIGHT_FLAGS = {
     "ssim_weight": "1 - SSIM inside the hole",
     "boundary_weight": "L1 on a band along the hole's border",
     "r1_gamma": "R1 gradient penalty of the discriminator",
+    "distillation_weight": "L1 in the hole to the --teacher's output",
 }
 
 
@@ -161,7 +162,7 @@ def cmd_train(args) -> None:
         train(args.preset, args.data_dir, args.out, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
               image_size=args.image_size, batch_size=args.batch_size, masks=args.masks, seed=args.seed,
               g_learning_rate=args.lr, d_learning_rate=args.d_lr, lr_schedule=args.lr_schedule,
-              ema_momentum=args.ema, resume=args.resume, jit_compile={"on": True, "off": False}.get(args.jit, "auto"),
+              ema_momentum=args.ema, resume=args.resume, teacher=args.teacher, jit_compile={"on": True, "off": False}.get(args.jit, "auto"),
               **{name: getattr(args, name) for name in LOSS_WEIGHT_FLAGS if getattr(args, name) is not None})
     except FileExistsError as e:
         raise UserError(f"{e} (pass --resume to continue it)") from None
@@ -254,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run already in --out")
     p.add_argument("--jit", choices=["auto", "on", "off"], default="auto",
                    help="XLA-compile the train step (auto: the family's choice for this device, see train())")
+    p.add_argument("--teacher", metavar="PRESET", help="a trained preset to distil from (with --distillation-weight)")
     losses = p.add_argument_group("loss weights (default: the preset family's)")
     for name, help_text in LOSS_WEIGHT_FLAGS.items():
         losses.add_argument("--" + name.replace("_", "-"), type=float, metavar="W", help=help_text)

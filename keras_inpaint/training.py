@@ -12,6 +12,7 @@ import numpy as np
 
 from keras_inpaint.data import inpainting_dataset
 from keras_inpaint.masks import random_masks
+from keras_inpaint.models.inpainter import Inpainter
 from keras_inpaint.models.inpainting_gan import InpaintingGAN
 
 
@@ -123,6 +124,7 @@ def train(
     d_learning_rate: float = 1e-4,
     lr_schedule: str = "constant",
     jit_compile: bool | str = "auto",
+    teacher: str | None = None,
     callbacks: list | None = None,
     resume: bool = True,
     verbose: int | str = "auto",
@@ -143,7 +145,11 @@ def train(
     ``lr_schedule="cosine"`` decays both to zero over the ``epochs * steps_per_epoch`` steps
     (``keras.optimizers.schedules.CosineDecay``; the step count is part of the checkpoint, so
     a resumed run continues the same curve). ``gan_kwargs`` go to :class:`InpaintingGAN`
-    (loss weights, ``ema_momentum``, ...).
+    (loss weights, ``ema_momentum``, ``distillation_weight``, ...).
+
+    ``teacher`` (a preset: name, directory or ``hf://`` handle) is a trained generator to distil
+    from, as MI-GAN learns from a larger model: the L1 distance in the hole to its output,
+    weighted by ``distillation_weight``, joins the generator's loss. Pass it again to resume.
 
     A NaN or infinite loss stops the run with ``RuntimeError`` before the epoch's checkpoint
     and preset are written, so both keep the last finished epoch.
@@ -166,6 +172,8 @@ def train(
         )
     os.makedirs(out_dir, exist_ok=True)
     keras.utils.set_random_seed(seed)
+    if teacher is not None:
+        gan_kwargs["teacher"] = Inpainter.from_preset(teacher).backbone
     model = InpaintingGAN.from_preset(preset, seed=seed, **gan_kwargs)
     def adam(rate):
         return keras.optimizers.Adam(learning_rate_schedule(rate, lr_schedule, epochs * steps_per_epoch))

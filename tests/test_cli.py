@@ -135,8 +135,11 @@ def test_train_refuses_an_existing_run_unless_resumed(tmp_path, photo_folder, ca
     out = tmp_path / "run"
     args = ["train", photo_folder, "--preset", "pix2pix_tiny", "--out", str(out), "--steps-per-epoch", "2",
             "--image-size", "32", "--batch-size", "2", "--masks", "thin", "--lr-schedule", "cosine",
-            "--ssim-weight", "3", "--boundary-weight", "2.5", "--jit", "off"]
-    assert main(args + ["--epochs", "1"]) == 0
+            "--ssim-weight", "3", "--boundary-weight", "2.5", "--jit", "off",
+            "--teacher", "pix2pix_tiny", "--distillation-weight", "1"]
+    with pytest.warns(UserWarning, match="RANDOM weights"):  # the untrained built-in teacher and student
+        assert main(args + ["--epochs", "1"]) == 0
+    assert json.loads(open(out / "log.jsonl").readline())["distillation"] > 0
     gan_config = json.load(open(out / "preset" / "task.json"))["config"]
     assert gan_config["ssim_weight"] == 3.0 and gan_config["boundary_weight"] == 2.5
     assert gan_config["l1_hole_weight"] == 100.0  # flags not given keep the family's weights (pix2pix: 100)

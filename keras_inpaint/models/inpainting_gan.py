@@ -16,8 +16,16 @@ from keras_inpaint.models.inpainting_generator import InpaintingGenerator
 # "loss" (g_loss + d_loss) is what Keras callbacks watch by default (TerminateOnNaN, EarlyStopping).
 _METRIC_NAMES = (
     "loss", "g_loss", "d_loss", "l1_hole", "l1_valid", "g_adversarial", "d_adversarial",
-    "r1_penalty", "feature_matching", "perceptual", "ssim_loss", "l1_boundary",
+    "r1_penalty", "feature_matching", "perceptual", "ssim_loss", "l1_boundary", "distillation",
 )
+
+
+class _Frozen:
+    """Holds a model out of Keras's sight: its weights join neither the GAN's weights nor
+    its checkpoints and presets, and no optimizer sees them."""
+
+    def __init__(self, model):
+        self.model = model
 
 
 def _discriminate(discriminator, images, masks, training):
@@ -63,6 +71,12 @@ class InpaintingGAN(Inpainter):
         ssim_weight: weight of :func:`losses.masked_ssim_loss`, SSIM in the hole (0: off).
         boundary_weight: weight of :func:`losses.boundary_l1`, L1 on the hole pixels within
             ``boundary_width`` pixels of a known one (0: off). Tracked as ``l1_boundary``.
+        teacher: optional frozen generator to distil from (MI-GAN's recipe): a model mapping
+            the same (N,H,W,4) input to (N,H,W,3) in [-1,1], e.g. a trained preset's backbone.
+            Used only in training; it is not part of the GAN's weights, config or presets.
+        distillation_weight: weight of the L1 distance, in the hole, between the generator's
+            output and the teacher's (tracked as ``distillation``; needs ``teacher``). Not
+            saved with the config: pass the teacher again to continue such a run.
         ema_momentum: keep an exponential moving average of the generator's weights,
             ``ema = m * ema + (1 - m) * weights`` after every generator update (e.g. 0.999;
             0 turns it off). Use it through :meth:`swapped_ema_weights`.
@@ -85,6 +99,8 @@ class InpaintingGAN(Inpainter):
         ssim_weight: float = 0.0,
         boundary_weight: float = 0.0,
         boundary_width: int = 4,
+        teacher: keras.Model | None = None,
+        distillation_weight: float = 0.0,
         ema_momentum: float = 0.0,
         seed: int | None = None,
         **kwargs,
@@ -113,6 +129,10 @@ class InpaintingGAN(Inpainter):
             raise ValueError(f"boundary_width must be at least 1 pixel; got {boundary_width}.")
         self.boundary_weight = float(boundary_weight)
         self.boundary_width = int(boundary_width)
+        if float(distillation_weight) > 0 and teacher is None:
+            raise ValueError("distillation_weight > 0 needs a teacher model to distil from.")
+        self._teacher = None if teacher is None else _Frozen(teacher)
+        self.distillation_weight = float(distillation_weight)
         self.ema_momentum = float(ema_momentum)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -212,6 +232,14 @@ class InpaintingGAN(Inpainter):
         net_input = ops.concatenate([images * (1.0 - masks), masks], axis=-1)
         return ops.cast(self.backbone(net_input, training=training), "float32")
 
+    def _distillation(self, images, fake, masks):
+        """L1 in the hole between the generator's output and the frozen teacher's (0 without one)."""
+        if self._teacher is None:
+            return ops.zeros(())
+        net_input = ops.concatenate([images * (1.0 - masks), masks], axis=-1)
+        target = ops.stop_gradient(ops.cast(self._teacher.model(net_input, training=False), "float32"))
+        return losses.region_l1(target, fake, masks, "hole")
+
     def _discriminator_losses(self, images, fake, masks, training):
         with tf.GradientTape() as r1_tape:
             r1_tape.watch(images)
@@ -248,12 +276,16 @@ class InpaintingGAN(Inpainter):
             total = total + self.ssim_weight * ssim
         if self.boundary_weight > 0:
             total = total + self.boundary_weight * losses.boundary_l1(images, fake, masks, self.boundary_width)
-        return total, adversarial, feature_matching, perceptual, ssim
+        distillation = self._distillation(images, fake, masks)
+        if self.distillation_weight > 0:
+            total = total + self.distillation_weight * distillation
+        return total, adversarial, feature_matching, perceptual, ssim, distillation
 
     def _update_trackers(self, images, fake, masks, d_losses, g_losses):
         """Feed the Mean trackers; ``d_losses``/``g_losses`` as returned by the two loss methods."""
         values = dict(zip(("d_loss", "d_adversarial", "r1_penalty"), d_losses))
-        values.update(zip(("g_loss", "g_adversarial", "feature_matching", "perceptual", "ssim_loss"), g_losses))
+        values.update(zip(("g_loss", "g_adversarial", "feature_matching", "perceptual", "ssim_loss", "distillation"),
+                          g_losses))
         values["loss"] = values["g_loss"] + values["d_loss"]
         values["l1_hole"] = losses.region_l1(images, fake, masks, "hole")
         values["l1_valid"] = losses.region_l1(images, fake, masks, "valid")

@@ -166,3 +166,26 @@ def test_boundary_term_enters_the_generator_loss_and_its_tracker():
     assert (restored.boundary_weight, restored.boundary_width) == (20.0, 3)
     with pytest.raises(ValueError, match="boundary_width"):
         tiny_gan(boundary_width=0)
+
+
+def test_distillation_pulls_the_generator_towards_a_frozen_teacher(tmp_path):
+    images, masks = stripe_images(4, 32), random_masks(4, 32, setting="thick", seed=0)
+    keras.utils.set_random_seed(1)
+    teacher = Pix2PixGenerator(num_downsamplings=3, base_filters=8, max_filters=16, dropout=0.0)
+    teacher_before = [w.numpy().copy() for w in teacher.weights]
+    # Only the distillation term: the generator has nothing to learn but the teacher's fills.
+    model = tiny_gan(teacher=teacher, distillation_weight=1.0, l1_hole_weight=0.0, l1_valid_weight=0.0,
+                     adversarial_weight=0.0, feature_matching_weight=0.0)
+    model.compile(g_optimizer=keras.optimizers.Adam(3e-3), jit_compile=False)
+    history = model.fit(images, masks, batch_size=4, epochs=30, verbose=0).history["distillation"]
+    assert history[-1] < 0.3 * history[0]
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(teacher_before, teacher.weights))  # frozen
+    # The teacher is training-time only: not among the GAN's weights, nor in its config or preset.
+    assert len(model.weights) == len(tiny_gan().weights)
+    assert "teacher" not in model.get_config() and "distillation_weight" not in model.get_config()
+    model.save_to_preset(str(tmp_path / "student"))
+    restored = InpaintingGAN.from_preset(str(tmp_path / "student"))
+    photo = (images[:1] + 1.0) / 2.0
+    np.testing.assert_array_equal(restored.inpaint(photo, masks[:1]), model.inpaint(photo, masks[:1]))
+    with pytest.raises(ValueError, match="teacher"):
+        tiny_gan(distillation_weight=1.0)
