@@ -254,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep a moving average of the generator (e.g. 0.999); preset/ holds the average")
     p.add_argument("--resume", action="store_true", help="continue the run already in --out")
     p.add_argument("--jit", choices=["auto", "on", "off"], default="auto",
-                   help="XLA-compile the train step (auto: the family's choice for this device, see train())")
+                   help="XLA-compile the train step (auto: Keras's choice, XLA on a GPU and none on a CPU, where it is slower)")
     p.add_argument("--teacher", metavar="PRESET", help="a trained preset to distil from (with --distillation-weight)")
     losses = p.add_argument_group("loss weights (default: the preset family's)")
     for name, help_text in LOSS_WEIGHT_FLAGS.items():
