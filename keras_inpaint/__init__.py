@@ -12,7 +12,7 @@ from keras_inpaint.errors import InpaintInputError, PresetError
 from keras_inpaint.hub import upload_preset
 from keras_inpaint.models.inpainter import Inpainter
 from keras_inpaint.models.inpainting_gan import InpaintingGAN
-from keras_inpaint.models.inpainting_generator import InpaintingDiscriminator, InpaintingGenerator
+from keras_inpaint.models.networks import InpaintingDiscriminator, InpaintingGenerator
 from keras_inpaint.models.deepfill_v2 import DeepFillV2Generator, SNPatchGANDiscriminator
 from keras_inpaint.models.lama import LamaDiscriminator, LamaGenerator
 from keras_inpaint.models.migan import MiganDiscriminator, MiganGenerator

@@ -7,3 +7,7 @@ class InpaintInputError(ValueError):
 
 class PresetError(ValueError):
     """A preset name, directory or Hub handle cannot be resolved or is incomplete."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file cannot be read safely or does not match the family it is converted to."""

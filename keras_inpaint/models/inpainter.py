@@ -11,7 +11,7 @@ from keras_hub.models import Task
 
 from keras_inpaint.blending import BLENDS, blend_batch
 from keras_inpaint.inputs import pad_to_multiple, prepare_batch, restore_output
-from keras_inpaint.models.inpainting_generator import InpaintingGenerator
+from keras_inpaint.models.networks import InpaintingGenerator
 from keras_inpaint.working_size import enlarge, shrink, working_shape
 
 

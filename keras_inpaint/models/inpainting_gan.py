@@ -11,7 +11,7 @@ from keras import ops
 from keras_inpaint import losses
 from keras_inpaint._backend import require_tensorflow
 from keras_inpaint.models.inpainter import Inpainter
-from keras_inpaint.models.inpainting_generator import InpaintingGenerator
+from keras_inpaint.models.networks import InpaintingGenerator
 
 # "loss" (g_loss + d_loss) is what Keras callbacks watch by default (TerminateOnNaN, EarlyStopping).
 _METRIC_NAMES = (

@@ -112,7 +112,7 @@ def _deserialize(config: dict, source: str, **overrides) -> keras.Model:
 
 def load_generator(preset_dir: str, load_weights: bool = True, **overrides):
     """Build the generator of a preset directory with keras-hub's loader and load its weights."""
-    from keras_inpaint.models.inpainting_generator import InpaintingGenerator
+    from keras_inpaint.models.networks import InpaintingGenerator
 
     _require_files(preset_dir)
     config_path = os.path.join(preset_dir, preset_utils.CONFIG_FILE)
@@ -143,7 +143,7 @@ def _gan_kwargs(builtin_name: str | None, generator, kwargs: dict) -> dict:
             if discriminator is not None:
                 kwargs["discriminator"] = discriminator
     if "discriminator" not in kwargs:
-        kwargs["discriminator"] = generator.build_default_discriminator()
+        kwargs["discriminator"] = registry.build_discriminator(registry.family_default_preset(type(generator).__name__))
     return kwargs
 
 

@@ -35,6 +35,14 @@ def family_of_generator(class_name: str) -> tuple[str, str] | None:
     return None
 
 
+def family_default_preset(class_name: str) -> str:
+    """The first built-in preset whose generator is ``class_name``: its family's reference recipe."""
+    for name, entry in builtin_presets().items():
+        if entry["generator"][0] == class_name:
+            return name
+    raise KeyError(f"no built-in preset uses generator class {class_name!r}")
+
+
 def bundled_weights_dir(name: str) -> str | None:
     """The directory of a built-in preset's shipped weights, or None if it has none."""
     entry = builtin_presets()[name]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from keras_inpaint.models.inpainting_generator import InpaintingDiscriminator
+from keras_inpaint.models.networks import InpaintingDiscriminator
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")

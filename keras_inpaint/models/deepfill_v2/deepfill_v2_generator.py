@@ -5,9 +5,9 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from keras_inpaint.layers.contextual_attention import ContextualAttention
-from keras_inpaint.layers.gated_conv import GatedConv2D
-from keras_inpaint.models.inpainting_generator import InpaintingGenerator, generator_inputs
+from keras_inpaint.models.deepfill_v2.contextual_attention import ContextualAttention
+from keras_inpaint.models.deepfill_v2.gated_conv import GatedConv2D
+from keras_inpaint.models.networks import InpaintingGenerator, generator_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
@@ -108,8 +108,3 @@ class DeepFillV2Generator(InpaintingGenerator):
 
     def get_config(self):
         return {**super().get_config(), "base_filters": self.base_filters}
-
-    def build_default_discriminator(self) -> keras.Model:
-        from keras_inpaint.models.deepfill_v2.deepfill_v2_discriminator import SNPatchGANDiscriminator
-
-        return SNPatchGANDiscriminator(base_filters=max(self.base_filters * 64 // 24, 8))

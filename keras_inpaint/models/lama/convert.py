@@ -26,7 +26,7 @@ from typing import Mapping
 import keras
 import numpy as np
 
-from keras_inpaint.layers.fourier import SpectralTransform
+from keras_inpaint.models.lama.fourier import SpectralTransform
 from keras_inpaint.models.lama.lama_generator import LamaGenerator
 
 GENERATOR_PREFIX = "generator."

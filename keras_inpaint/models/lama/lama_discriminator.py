@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from keras_inpaint.models.pix2pix.pix2pix_discriminator import PatchGANDiscriminator
+from keras_inpaint.models.patchgan import PatchGANDiscriminator
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")

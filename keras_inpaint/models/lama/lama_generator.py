@@ -5,9 +5,9 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from keras_inpaint.layers.ffc import ffc_bn_act, ffc_resnet_block
-from keras_inpaint.layers.padding import ReflectPad2D
-from keras_inpaint.models.inpainting_generator import InpaintingGenerator, generator_inputs
+from keras_inpaint.models.lama.ffc import ffc_bn_act, ffc_resnet_block
+from keras_inpaint.models.lama.reflect_pad import ReflectPad2D
+from keras_inpaint.models.networks import InpaintingGenerator, generator_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
@@ -121,8 +121,3 @@ class LamaGenerator(InpaintingGenerator):
             "refine_filters": self.refine_filters,
         })
         return config
-
-    def build_default_discriminator(self) -> keras.Model:
-        from keras_inpaint.models.lama.lama_discriminator import LamaDiscriminator
-
-        return LamaDiscriminator(base_filters=self.base_filters)

@@ -7,8 +7,8 @@ import math
 import keras
 from keras import layers, ops
 
-from keras_inpaint.layers.separable import BlurDownsample, ScaledLeakyReLU
-from keras_inpaint.models.inpainting_generator import InpaintingDiscriminator
+from keras_inpaint.models.migan.migan_layers import BlurDownsample, ScaledLeakyReLU
+from keras_inpaint.models.networks import InpaintingDiscriminator
 from keras_inpaint.models.migan.migan_generator import channels_at
 
 

@@ -7,8 +7,8 @@ import math
 import keras
 from keras import layers
 
-from keras_inpaint.layers.separable import BlurUpsample, ScaledLeakyReLU, SeparableBlock
-from keras_inpaint.models.inpainting_generator import InpaintingGenerator, generator_inputs
+from keras_inpaint.models.migan.migan_layers import BlurUpsample, ScaledLeakyReLU, SeparableBlock
+from keras_inpaint.models.networks import InpaintingGenerator, generator_inputs
 
 
 def channels_at(resolution: int, channel_base: int, max_channels: int) -> int:
@@ -66,9 +66,3 @@ class MiganGenerator(InpaintingGenerator):
     def get_config(self):
         return {**super().get_config(), "resolution": self.resolution, "channel_base": self.channel_base,
                 "max_channels": self.max_channels}
-
-    def build_default_discriminator(self) -> keras.Model:
-        from keras_inpaint.models.migan.migan_discriminator import MiganDiscriminator
-
-        return MiganDiscriminator(resolution=self.resolution, channel_base=self.channel_base,
-                                  max_channels=self.max_channels)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from keras_inpaint.layers.partial_conv import PartialConv2D
-from keras_inpaint.models.inpainting_generator import InpaintingGenerator, generator_inputs
+from keras_inpaint.models.pconv.partial_conv import PartialConv2D
+from keras_inpaint.models.networks import InpaintingGenerator, generator_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
@@ -89,8 +89,3 @@ class PConvGenerator(InpaintingGenerator):
     def get_config(self):
         return {**super().get_config(), "num_levels": self.num_levels, "base_filters": self.base_filters,
                 "max_filters": self.max_filters}
-
-    def build_default_discriminator(self) -> keras.Model:
-        from keras_inpaint.models.pix2pix.pix2pix_discriminator import PatchGANDiscriminator
-
-        return PatchGANDiscriminator(base_filters=self.base_filters)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from keras_inpaint.models.inpainting_generator import InpaintingGenerator, generator_inputs
+from keras_inpaint.models.networks import InpaintingGenerator, generator_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
@@ -80,8 +80,3 @@ class Pix2PixGenerator(InpaintingGenerator):
             "dropout": self.dropout,
         })
         return config
-
-    def build_default_discriminator(self) -> keras.Model:
-        from keras_inpaint.models.pix2pix.pix2pix_discriminator import PatchGANDiscriminator
-
-        return PatchGANDiscriminator(base_filters=self.base_filters, num_layers=3)

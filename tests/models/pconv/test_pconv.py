@@ -1,6 +1,6 @@
 import pytest
 
-from keras_inpaint import InpaintingGAN, PConvGenerator, count_parameters
+from keras_inpaint import InpaintingGAN, PatchGANDiscriminator, PConvGenerator, count_parameters
 from keras_inpaint.models.pconv.pconv_presets import PCONV_GAN
 from tests.models import family_checks
 
@@ -8,7 +8,7 @@ from tests.models import family_checks
 @pytest.fixture
 def tiny_gan():
     generator = PConvGenerator(num_levels=3, base_filters=8, max_filters=32)
-    model = InpaintingGAN(generator, generator.build_default_discriminator(), seed=0, **PCONV_GAN)
+    model = InpaintingGAN(generator, PatchGANDiscriminator(base_filters=8), seed=0, **PCONV_GAN)
     model.compile(jit_compile=False)
     return model
 

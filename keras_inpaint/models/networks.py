@@ -22,10 +22,6 @@ class InpaintingGenerator(Backbone):
         super().__init__(*args, **kwargs)
         self.size_multiple = int(size_multiple)
 
-    def build_default_discriminator(self) -> keras.Model:
-        """The discriminator this family is trained with, at its default size."""
-        raise NotImplementedError(f"{type(self).__name__} has no default discriminator; pass one.")
-
 
 class InpaintingDiscriminator(keras.Model):
     """Base class of every discriminator: a functional ``keras.Model``.

@@ -1,7 +1,7 @@
 """Fast Fourier convolution (Chi et al., 2020) as used by LaMa, built into functional graphs.
 
 An FFC splits channels into a local part (ordinary convolutions) and a global part
-(:class:`~keras_inpaint.layers.fourier.SpectralTransform`) and mixes them with four
+(:class:`~keras_inpaint.models.lama.fourier.SpectralTransform`) and mixes them with four
 paths: local->local, local->global, global->local (convolutions) and global->global
 (spectral transform). Layer names are the PyTorch module paths of LaMa's
 ``FFCResNetGenerator`` (e.g. ``model.5.conv1.ffc.convl2l``), so that checkpoints map
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from keras import layers
 
-from keras_inpaint.layers.fourier import SpectralTransform
-from keras_inpaint.layers.padding import ReflectPad2D
+from keras_inpaint.models.lama.fourier import SpectralTransform
+from keras_inpaint.models.lama.reflect_pad import ReflectPad2D
 
 
 def split_channels(channels: int, ratio_global: float) -> tuple[int, int]:
