@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import time
+import warnings
 
 import numpy as np
 
@@ -68,11 +69,13 @@ def bench_inference(preset: str, size: int, batch: int, precision: str, jit: boo
     import tensorflow as tf
 
     from benchmarks.devices import peak_memory_mb, peak_tflops, reset_peak_memory
-    from keras_inpaint.models import registry
+    from keras_inpaint import Inpainter, count_parameters
 
     keras.mixed_precision.set_global_policy(precision)
     try:
-        generator = registry.build_generator(preset)
+        with warnings.catch_warnings():  # architecture presets have random weights: fine for timing
+            warnings.simplefilter("ignore")
+            generator = Inpainter.from_preset(preset, load_weights=False).backbone
         x = tf.constant(np.random.default_rng(0).uniform(-1, 1, (batch, size, size, 4)).astype("float32"))
         call = tf.function(lambda t: generator(t, training=False), jit_compile=jit)
         reset_peak_memory()
@@ -92,7 +95,7 @@ def bench_inference(preset: str, size: int, batch: int, precision: str, jit: boo
             "latency_p50_ms": 1000 * p50, "latency_p90_ms": 1000 * float(np.percentile(times, 90)),
             "throughput_img_s": throughput, "first_call_s": first_call, "peak_memory_mb": peak_memory_mb(),
             "gflops_per_image": flops / 1e9, "mfu": (flops * throughput / (peak * 1e12)) if peak else None,
-            "parameters": registry.count_parameters(generator)}
+            "parameters": count_parameters(generator)}
 
 
 def bench_baseline(name: str, size: int, repeats: int) -> dict:
@@ -115,16 +118,15 @@ def bench_training(preset: str, size: int, batch_per_replica: int, replicas: int
     import tensorflow as tf
 
     from keras_inpaint.masks import random_masks
-    from keras_inpaint.models import registry
     from keras_inpaint.models.inpainting_gan import InpaintingGAN
 
     devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
     strategy = tf.distribute.MirroredStrategy([d.name for d in devices[:replicas]])
     global_batch = batch_per_replica * replicas
     with strategy.scope():
-        entry = registry.builtin_presets()[preset]
-        model = InpaintingGAN(registry.build_generator(preset), registry.build_discriminator(preset)
-                              or registry.build_generator(preset).build_default_discriminator(), seed=0, **entry.get("gan", {}))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = InpaintingGAN.from_preset(preset, load_weights=False, seed=0)
         model.compile(jit_compile=jit)
     images = np.random.default_rng(0).uniform(-1, 1, (global_batch, size, size, 3)).astype("float32")
     masks = random_masks(global_batch, size, setting="medium", seed=0)

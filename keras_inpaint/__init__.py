@@ -17,8 +17,9 @@ from keras_inpaint.models.deepfill_v2 import DeepFillV2Generator, SNPatchGANDisc
 from keras_inpaint.models.lama import LamaDiscriminator, LamaGenerator
 from keras_inpaint.models.migan import MiganDiscriminator, MiganGenerator
 from keras_inpaint.models.pconv import PConvGenerator
-from keras_inpaint.models.pix2pix import PatchGANDiscriminator, Pix2PixGenerator
-from keras_inpaint.models.registry import count_parameters, list_presets
+from keras_inpaint.models.patchgan import PatchGANDiscriminator
+from keras_inpaint.models.pix2pix import Pix2PixGenerator
+from keras_inpaint.models.preset_loading import count_parameters, list_presets
 from keras_inpaint.version import __version__
 
 __all__ = [

@@ -6,25 +6,24 @@ Exit codes: 0 success, 2 usage error, 1 failure (one line on stderr, no tracebac
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
 
-from keras_inpaint.training import LR_SCHEDULES
+from keras_inpaint.evaluation import BASELINES, evaluate
+from keras_inpaint.masks import MASK_SETTINGS, MIXED
+from keras_inpaint.models.inpainting_gan import DISCRIMINATOR_TERMS, GENERATOR_TERMS, InpaintingGAN
+from keras_inpaint.training import LR_SCHEDULES, train
 
 SAMPLE_PHOTO = os.path.join(os.path.dirname(__file__), "assets", "chelsea.jpg")
 DEFAULT_PRESET = "lama_tiny"
-# InpaintingGAN's loss weights that `train` exposes as --flags (the GAN's argument names).
-LOSS_WEIGHT_FLAGS = {
-    "l1_hole_weight": "L1 inside the hole",
-    "l1_valid_weight": "L1 on the known pixels",
-    "adversarial_weight": "generator's adversarial loss",
-    "feature_matching_weight": "discriminator feature matching",
-    "perceptual_weight": "perceptual loss (presets with a perceptual model only)",
-    "ssim_weight": "1 - SSIM inside the hole",
-    "boundary_weight": "L1 on a band along the hole's border",
-    "r1_gamma": "R1 gradient penalty of the discriminator",
-    "distillation_weight": "L1 in the hole to the --teacher's output",
-}
+# `train` exposes every weighted loss term of InpaintingGAN as --<weight-argument>.
+LOSS_WEIGHT_FLAGS = {term.weight: term.help for term in GENERATOR_TERMS + DISCRIMINATOR_TERMS if term.weight}
+
+
+def default_of(function, argument: str):
+    """A library function's default for ``argument``: the CLI's defaults are the library's."""
+    return inspect.signature(function).parameters[argument].default
 
 
 class UserError(Exception):
@@ -156,8 +155,6 @@ def cmd_presets(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from keras_inpaint.training import train
-
     try:
         train(args.preset, args.data_dir, args.out, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
               image_size=args.image_size, batch_size=args.batch_size, masks=args.masks, seed=args.seed,
@@ -177,7 +174,7 @@ def cmd_train(args) -> None:
 def cmd_evaluate(args) -> None:
     import json
 
-    from keras_inpaint.evaluation import evaluate, markdown_table
+    from keras_inpaint.evaluation import markdown_table
 
     result = evaluate(args.preset, args.data_dir, settings=args.settings, sizes=args.sizes, baselines=args.baselines,
                       max_images=args.max_images, contact_sheet=args.contact_sheet, **inference_kwargs(args))
@@ -209,13 +206,6 @@ def cmd_export(args) -> None:
     print(f"wrote {args.output}")
 
 
-def cmd_benchmark(args) -> None:
-    import runpy
-
-    sys.argv = ["benchmarks.run", *args.benchmark_args]
-    runpy.run_module("benchmarks.run", run_name="__main__")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keras-inpaint", description="Fill the holes of photos with Keras inpainting GANs.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -224,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("image", nargs="?", help="image file or folder of images (default: the bundled sample photo)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--mask", help="mask image (white or >127 marks the hole); a folder of same-named PNGs for a folder")
-    group.add_argument("--auto-mask", choices=["thin", "medium", "thick", "deepfill"], help="draw a random mask")
+    group.add_argument("--auto-mask", choices=sorted(MASK_SETTINGS), help="draw a random mask")
     p.add_argument("--preset", default=DEFAULT_PRESET, help=f"built-in name, preset directory or hf://org/name (default {DEFAULT_PRESET})")
     p.add_argument("-o", "--output", required=True, help="output PNG (a folder when IMAGE is a folder)")
     p.add_argument("--grid", action="store_true", help="write a masked-input / mask / result picture")
@@ -240,17 +230,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data_dir")
     p.add_argument("--preset", default=DEFAULT_PRESET)
     p.add_argument("--out", required=True, help="run directory: backup/, preset/, log.jsonl")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--steps-per-epoch", type=int, default=200)
-    p.add_argument("--image-size", type=int, default=256)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--masks", default="mixed")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--lr", type=float, default=1e-3, help="generator learning rate (Adam; LaMa: 1e-3)")
-    p.add_argument("--d-lr", type=float, default=1e-4, help="discriminator learning rate (Adam; LaMa: 1e-4)")
-    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
+    for name in ("epochs", "steps_per_epoch", "image_size", "batch_size", "seed"):
+        p.add_argument("--" + name.replace("_", "-"), type=int, default=default_of(train, name),
+                       help="(default %(default)s)")
+    p.add_argument("--masks", choices=[*sorted(MASK_SETTINGS), "mixed"], default=default_of(train, "masks"),
+                   help=f"mask setting; mixed draws one of {', '.join(MIXED)} per mask (default %(default)s)")
+    p.add_argument("--lr", type=float, default=default_of(train, "g_learning_rate"),
+                   help="generator learning rate (default: the preset's optimizer's)")
+    p.add_argument("--d-lr", type=float, default=default_of(train, "d_learning_rate"),
+                   help="discriminator learning rate (default: the preset's optimizer's)")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=default_of(train, "lr_schedule"),
                    help="cosine: decay both rates to 0 over all epochs")
-    p.add_argument("--ema", type=float, default=0.0, metavar="MOMENTUM",
+    p.add_argument("--ema", type=float, default=default_of(InpaintingGAN, "ema_momentum"), metavar="MOMENTUM",
                    help="keep a moving average of the generator (e.g. 0.999); preset/ holds the average")
     p.add_argument("--resume", action="store_true", help="continue the run already in --out")
     p.add_argument("--jit", choices=["auto", "on", "off"], default="auto",
@@ -264,9 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("evaluate", help="PSNR/SSIM/L1 of a preset and classical baselines on a photo folder")
     p.add_argument("data_dir")
     p.add_argument("--preset", default=DEFAULT_PRESET)
-    p.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
-    p.add_argument("--settings", nargs="+", default=["thin", "medium", "thick"])
-    p.add_argument("--baselines", nargs="+", default=["telea", "navier_stokes", "biharmonic"])
+    p.add_argument("--sizes", type=int, nargs="+", default=list(default_of(evaluate, "sizes")))
+    p.add_argument("--settings", nargs="+", choices=sorted(MASK_SETTINGS), default=list(default_of(evaluate, "settings")))
+    p.add_argument("--baselines", nargs="+", choices=BASELINES, default=list(default_of(evaluate, "baselines")))
     p.add_argument("--max-images", type=int)
     p.add_argument("--contact-sheet", help="write a masked / ours / baselines / original PNG")
     add_inference_arguments(p)
@@ -289,9 +280,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SavedModel: inpaint images larger than this at this size (auto: the preset's; 0: full size)")
     p.set_defaults(func=cmd_export)
 
-    p = verbs.add_parser("benchmark", help="run benchmarks.run (from a source checkout); arguments pass through")
-    p.add_argument("benchmark_args", nargs=argparse.REMAINDER)
-    p.set_defaults(func=cmd_benchmark)
     return parser
 
 

@@ -140,3 +140,13 @@ def load_images(paths: Sequence[str]) -> list[np.ndarray]:
         except (OSError, UnidentifiedImageError) as e:
             raise ValueError(f"cannot read image {path!r}: {e}") from e
     return images
+
+
+def center_crop(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize so the short side is ``size`` (area filter), then crop the centre ``size`` x ``size``."""
+    h, w = image.shape[:2]
+    scale = size / min(h, w)
+    resized = np.asarray(Image.fromarray(image).resize((max(size, round(w * scale)), max(size, round(h * scale))),
+                                                       Image.Resampling.BOX if scale < 1 else Image.Resampling.BICUBIC))
+    top, left = (resized.shape[0] - size) // 2, (resized.shape[1] - size) // 2
+    return resized[top : top + size, left : left + size]

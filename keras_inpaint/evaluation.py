@@ -14,8 +14,10 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from keras_inpaint.data import list_images, load_rgb
+from keras_inpaint.data import center_crop, list_images, load_rgb
 from keras_inpaint.masks import random_mask
+from keras_inpaint.models.inpainter import Inpainter
+from keras_inpaint.visualize import grid, show_hole
 
 BASELINES = ("telea", "navier_stokes", "biharmonic")
 METRICS = ("psnr", "ssim", "l1", "psnr_hole", "ssim_hole", "l1_hole")
@@ -31,18 +33,6 @@ def _require(module: str):
 def mask_seed(seed: int, index: int, setting: str, size: int) -> int:
     """A stable seed per (run seed, photo, setting, size): same holes in every process and run."""
     return zlib.crc32(f"{seed}/{index}/{setting}/{size}".encode())
-
-
-def center_crop(image: np.ndarray, size: int) -> np.ndarray:
-    """Resize so the short side is ``size`` (area filter), then crop the centre ``size`` x ``size``."""
-    from PIL import Image
-
-    h, w = image.shape[:2]
-    scale = size / min(h, w)
-    resized = np.asarray(Image.fromarray(image).resize((max(size, round(w * scale)), max(size, round(h * scale))),
-                                                       Image.Resampling.BOX if scale < 1 else Image.Resampling.BICUBIC))
-    top, left = (resized.shape[0] - size) // 2, (resized.shape[1] - size) // 2
-    return resized[top : top + size, left : left + size]
 
 
 def baseline_inpainter(name: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
@@ -111,8 +101,6 @@ def evaluate(
     Returns ``{"rows": [...], "summary": {method: {f"{setting}_{size}": {metric: mean}}}, ...}``
     where each row holds one photo's metrics for one method, setting and size.
     """
-    from keras_inpaint.models.inpainter import Inpainter
-
     model = preset if isinstance(preset, Inpainter) else Inpainter.from_preset(preset)
     name = getattr(preset, "name", None) if isinstance(preset, Inpainter) else str(preset)
     working_size = model.working_size if working_size == "auto" else working_size
@@ -148,12 +136,10 @@ def evaluate(
     if contact_sheet and sheet:
         from PIL import Image
 
-        from keras_inpaint.visualize import grid, show_hole
-
         labels = ["masked", name or "model", *baselines, "original"]
         panels = [[show_hole(img, m), out["model"], *[out[b] for b in baselines], img] for img, m, out in sheet]
         Image.fromarray(grid(panels, labels)).save(contact_sheet)
-    return {"preset": name, "directory": os.path.abspath(directory), "images": len(paths), "seed": seed,
+    return {"preset": name, "directory": os.path.basename(os.path.normpath(directory)), "images": len(paths), "seed": seed,
             "working_size": working_size, "blend": blend, "rows": rows, "summary": summary}
 
 

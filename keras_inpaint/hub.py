@@ -1,56 +1,18 @@
-"""Hugging Face Hub: download presets (with revisions and offline mode)."""
+"""Hugging Face Hub uploads: validate a preset, render its model card, publish it in one commit."""
 
 from __future__ import annotations
 
+import json
 import os
+from importlib import resources
+
+from huggingface_hub import CommitOperationAdd, HfApi, ModelCard, ModelCardData
+from huggingface_hub.repocard_data import EvalResult
 
 from keras_inpaint.errors import PresetError
-
-HF_SCHEME = "hf://"
-
-
-def parse_handle(handle: str, revision: str | None = None) -> tuple[str, str | None]:
-    """Split ``hf://org/name[@revision]`` into (repo_id, revision)."""
-    if not handle.startswith(HF_SCHEME):
-        raise PresetError(f"a Hugging Face handle starts with 'hf://'; got {handle!r}.")
-    repo_id = handle[len(HF_SCHEME):]
-    if "@" in repo_id:
-        repo_id, pinned = repo_id.split("@", 1)
-        if revision is not None and revision != pinned:
-            raise PresetError(f"{handle!r} pins revision {pinned!r} but revision={revision!r} was also given.")
-        revision = pinned
-    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
-        raise PresetError(f"a Hugging Face handle has the form 'hf://org/name'; got {handle!r}.")
-    return repo_id, revision
-
-
-def download_preset(handle: str, revision: str | None = None) -> str:
-    """Download (or find in the Hugging Face cache) a preset repo; return its local directory."""
-    import huggingface_hub
-    from huggingface_hub import errors
-
-    repo_id, revision = parse_handle(handle, revision)
-    offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
-    try:
-        return huggingface_hub.snapshot_download(repo_id, revision=revision, local_files_only=offline)
-    except errors.LocalEntryNotFoundError as e:
-        where = f"revision {revision!r} of " if revision else ""
-        raise PresetError(
-            f"{where}{repo_id!r} is not in the Hugging Face cache and HF_HUB_OFFLINE is set; "
-            "download it once with network access, or unset HF_HUB_OFFLINE."
-            if offline
-            else f"could not download {where}{repo_id!r} from the Hugging Face Hub: {e}"
-        ) from e
-    except errors.GatedRepoError as e:
-        raise PresetError(f"{repo_id!r} is gated: accept its terms on the Hub and pass a token.") from e
-    except errors.RepositoryNotFoundError as e:
-        raise PresetError(
-            f"Hugging Face repo {repo_id!r} does not exist, or it is private and no valid token was given "
-            "(set HF_TOKEN or run `huggingface-cli login`)."
-        ) from e
-    except errors.RevisionNotFoundError as e:
-        raise PresetError(f"{repo_id!r} has no revision {revision!r}.") from e
-
+from keras_inpaint.hub_download import parse_handle
+from keras_inpaint.models.preset_loading import load_generator
+from keras_inpaint.models.registry import family_of_generator
 
 REQUIRED_PRESET_FILES = ("config.json", "metadata.json", "model.weights.h5")
 
@@ -62,23 +24,17 @@ def validate_preset_dir(preset_dir: str) -> dict:
     ``model.weights.h5``, and its generator must build from the config and load the
     weights (so that nothing broken is ever published).
     """
-    import json
-
     if not os.path.isdir(preset_dir):
         raise PresetError(f"preset directory {preset_dir!r} does not exist.")
     missing = [f for f in REQUIRED_PRESET_FILES if not os.path.exists(os.path.join(preset_dir, f))]
     if missing:
         raise PresetError(f"preset directory {preset_dir!r} is missing {', '.join(missing)}; nothing was uploaded.")
-    from keras_inpaint.models.preset_loading import load_generator
-
     load_generator(preset_dir)  # raises PresetError naming the problem
     with open(os.path.join(preset_dir, "config.json"), encoding="utf-8") as f:
         return json.load(f)
 
 
 def _family_card(family: str) -> str:
-    from importlib import resources
-
     try:
         return resources.files("keras_inpaint.model_cards").joinpath(f"{family}.md").read_text(encoding="utf-8")
     except (FileNotFoundError, ModuleNotFoundError):
@@ -93,13 +49,6 @@ def render_model_card(preset_dir: str, repo_id: str, metrics: dict | None = None
     ``metrics`` (optional) maps a dataset/mask-setting name to ``{"psnr_hole": ..., "ssim_hole": ...}``;
     when given (or when the preset holds ``metrics.json``) a ``model-index`` is written.
     """
-    import json
-
-    from huggingface_hub import ModelCard, ModelCardData
-    from huggingface_hub.repocard_data import EvalResult
-
-    from keras_inpaint.models.registry import family_of_generator
-
     config = validate_preset_dir(preset_dir)
     with open(os.path.join(preset_dir, "metadata.json"), encoding="utf-8") as f:
         metadata = json.load(f)
@@ -175,8 +124,6 @@ def upload_preset(handle: str, preset_dir: str, private: bool = False, token: st
     if needed, renders ``README.md`` and uploads every file of the preset in one commit.
     Returns the commit URL.
     """
-    from huggingface_hub import CommitOperationAdd, HfApi
-
     repo_id, pinned = parse_handle(handle, revision)
     card = render_model_card(preset_dir, repo_id)
     api = HfApi(token=token)

@@ -17,6 +17,7 @@ import dataclasses
 import numpy as np
 
 from keras_inpaint.errors import InpaintInputError
+from keras_inpaint.pipeline import composite, to_levels
 
 
 @dataclasses.dataclass
@@ -137,35 +138,15 @@ def prepare_batch(images, masks) -> PreparedBatch:
     return PreparedBatch(floats, binary, original, batched, original.dtype)
 
 
-def pad_to_multiple(array: np.ndarray, multiple: int, minimum: int = 1) -> tuple[np.ndarray, tuple[int, int]]:
-    """Reflect-pad (N, H, W, C) at the bottom and right to sides that divide by ``multiple``
-    and are at least ``minimum``.
-
-    Returns the padded array and the original (H, W) to crop back to.
-    """
-    h, w = array.shape[1:3]
-
-    def target(side):
-        side = max(side, minimum)
-        return side + (-side) % multiple
-
-    pad_h, pad_w = target(h) - h, target(w) - w
-    if pad_h == 0 and pad_w == 0:
-        return array, (h, w)
-    # numpy's reflect mode reflects repeatedly, so it works even when the pad exceeds the size.
-    padded = np.pad(array, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="reflect")
-    return padded, (h, w)
-
-
 def restore_output(prediction: np.ndarray, batch: PreparedBatch) -> np.ndarray:
     """Composite a float [0, 1] prediction into the caller's images, in the caller's dtype.
 
     Known pixels (mask 0) are copied from the caller's array, so they come back to the bit.
     """
-    hole = batch.masks.astype(bool)
     if batch.dtype == np.uint8:
-        filled = np.round(np.clip(prediction, 0.0, 1.0) * 255.0).astype(np.uint8)
+        levels = np.asarray(to_levels(prediction), np.float32)
+        result = np.asarray(composite(levels, batch.original.astype(np.float32), batch.masks)).astype(np.uint8)
     else:
-        filled = np.clip(prediction, 0.0, 1.0).astype(batch.dtype)
-    result = np.where(hole, filled, batch.original)
+        filled = np.clip(np.asarray(prediction), 0.0, 1.0).astype(batch.dtype)
+        result = np.asarray(composite(filled, batch.original, batch.masks))
     return result if batch.batched else result[0]

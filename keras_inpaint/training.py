@@ -10,10 +10,13 @@ import time
 import keras
 import numpy as np
 
-from keras_inpaint.data import inpainting_dataset
+from PIL import Image
+
+from keras_inpaint.data import center_crop, inpainting_dataset, list_images, load_rgb
 from keras_inpaint.masks import random_masks
 from keras_inpaint.models.inpainter import Inpainter
 from keras_inpaint.models.inpainting_gan import InpaintingGAN
+from keras_inpaint.visualize import grid, show_hole
 
 
 def save_preset_atomically(model: keras.Model, preset_dir: str) -> None:
@@ -72,10 +75,6 @@ class SampleGrid(keras.callbacks.Callback):
         self._writer = None
 
     def on_epoch_end(self, epoch, logs=None):
-        from PIL import Image
-
-        from keras_inpaint.visualize import grid, show_hole
-
         results = self.model.inpaint(self.images, self.masks)
         rows = [[show_hole(img, m), out, img] for img, m, out in zip(self.images, self.masks, results)]
         picture = grid(rows, ["masked input", f"epoch {epoch + 1}", "original"])
@@ -92,9 +91,6 @@ class SampleGrid(keras.callbacks.Callback):
 
 def sample_photos(data_dir: str, size: int, count: int = 4) -> np.ndarray:
     """``count`` photos of ``data_dir`` centre-cropped to ``size``: uint8 (count, size, size, 3)."""
-    from keras_inpaint.data import list_images, load_rgb
-    from keras_inpaint.evaluation import center_crop
-
     return np.stack([center_crop(load_rgb(p), size) for p in list_images(data_dir)[:count]])
 
 
@@ -120,8 +116,8 @@ def train(
     batch_size: int = 8,
     masks: str = "mixed",
     seed: int = 0,
-    g_learning_rate: float = 1e-3,
-    d_learning_rate: float = 1e-4,
+    g_learning_rate: float | None = None,
+    d_learning_rate: float | None = None,
     lr_schedule: str = "constant",
     jit_compile: bool | str = "auto",
     teacher: str | None = None,
@@ -141,8 +137,9 @@ def train(
     are restored). ``epochs`` is the total, not the number
     still to run.
 
-    Learning rates default to LaMa's (Adam 1e-3 generator, 1e-4 discriminator).
-    ``lr_schedule="cosine"`` decays both to zero over the ``epochs * steps_per_epoch`` steps
+    The optimizers are the preset's (its ``task.json``: LaMa's Adam 1e-3 for the generator and
+    1e-4 for the discriminator in every built-in recipe); ``g_learning_rate`` / ``d_learning_rate``
+    replace their rates. ``lr_schedule="cosine"`` decays both to zero over the ``epochs * steps_per_epoch`` steps
     (``keras.optimizers.schedules.CosineDecay``; the step count is part of the checkpoint, so
     a resumed run continues the same curve). ``gan_kwargs`` go to :class:`InpaintingGAN`
     (loss weights, ``ema_momentum``, ``distillation_weight``, ...).
@@ -175,10 +172,15 @@ def train(
     if teacher is not None:
         gan_kwargs["teacher"] = Inpainter.from_preset(teacher).backbone
     model = InpaintingGAN.from_preset(preset, seed=seed, **gan_kwargs)
-    def adam(rate):
-        return keras.optimizers.Adam(learning_rate_schedule(rate, lr_schedule, epochs * steps_per_epoch))
+    def optimizer(config: dict, rate: float | None):
+        """The preset's optimizer (class and settings) at ``rate`` (or its own) on ``lr_schedule``."""
+        base = keras.optimizers.deserialize(config)
+        rate = float(base.learning_rate) if rate is None else rate
+        schedule = learning_rate_schedule(rate, lr_schedule, epochs * steps_per_epoch)
+        return type(base).from_config({**base.get_config(), "learning_rate": schedule})
 
-    model.compile(g_optimizer=adam(g_learning_rate), d_optimizer=adam(d_learning_rate), jit_compile=jit_compile)
+    model.compile(g_optimizer=optimizer(model.g_optimizer_config, g_learning_rate),
+                  d_optimizer=optimizer(model.d_optimizer_config, d_learning_rate), jit_compile=jit_compile)
     dataset = inpainting_dataset(data_dir, image_size=image_size, batch_size=batch_size, masks=masks,
                                  seed=seed, repeat=True)
     all_callbacks = [

@@ -20,7 +20,7 @@ from keras_inpaint.hub import parse_handle, render_model_card, validate_preset_d
 from tests.hub_server import TOKEN, FakeHub
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUNDLED = os.path.join(ROOT, "keras_inpaint", "assets", "presets", "lama_tiny")
+BUNDLED = os.path.join(ROOT, "keras_inpaint", "models", "lama", "presets", "lama_tiny")
 
 
 def run_python(code: str, env_extra: dict, timeout=300):
@@ -133,6 +133,10 @@ def test_upload_download_round_trip_against_a_local_hub(tmp_path):
             a = ki.Inpainter.from_preset("hf://org/lama-tiny").inpaint(photo, mask)
             b = ki.Inpainter.from_preset("lama_tiny").inpaint(photo, mask)
             print("IDENTICAL", bool(np.array_equal(a, b)))
+            from tests.models.test_preset_loading import without_names
+            same = (without_names(ki.InpaintingGAN.from_preset("hf://org/lama-tiny").get_config())
+                    == without_names(ki.InpaintingGAN.from_preset("lama_tiny").get_config()))
+            print("SAME RECIPE", same)
             commit = url.rstrip("/").split("/")[-1]
             c = ki.Inpainter.from_preset("hf://org/lama-tiny@" + commit).inpaint(photo, mask)
             print("PINNED", bool(np.array_equal(c, b)))
@@ -147,7 +151,7 @@ def test_upload_download_round_trip_against_a_local_hub(tmp_path):
         assert result.returncode == 0, result.stderr[-4000:]
         out = result.stdout
         assert f"URL {hub.url}/org/lama-tiny/commit/" in out
-        assert "IDENTICAL True" in out and "PINNED True" in out
+        assert "IDENTICAL True" in out and "PINNED True" in out and "SAME RECIPE True" in out
         errors = {l.split(" | ")[0].split()[1]: l.split(" | ")[1] for l in out.splitlines() if l.startswith("ERROR")}
         assert "does not exist, or it is private" in errors["hf://org/missing"]
         assert "does not exist, or it is private" in errors["hf://org/secret"]

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from keras_inpaint.errors import InpaintInputError
-from keras_inpaint.inputs import pad_to_multiple, prepare_batch, restore_output
+from keras_inpaint.inputs import prepare_batch, restore_output
+from keras_inpaint.pipeline import pad_to_multiple
 
 
 def test_uint8_and_float_conversion():

@@ -17,7 +17,7 @@ def test_every_subpackage_is_listed_in_pyproject():
 def test_every_family_has_a_model_card():
     from keras_inpaint.models import registry
 
-    families = {entry["family"] for entry in registry.builtin_presets().values()}
+    families = {entry["metadata"]["family"] for entry in registry.builtin_presets().values()}
     for family in families:
         card = os.path.join(ROOT, "model_cards", f"{family}.md")
         assert os.path.exists(card), card

@@ -10,37 +10,40 @@ from keras import ops
 from keras_hub.models import Task
 
 from keras_inpaint.blending import BLENDS, blend_batch
-from keras_inpaint.inputs import pad_to_multiple, prepare_batch, restore_output
+from keras_inpaint.inputs import prepare_batch, restore_output
 from keras_inpaint.models.networks import InpaintingGenerator
-from keras_inpaint.working_size import enlarge, shrink, working_shape
+from keras_inpaint.models.preset_loading import load_task
+from keras_inpaint.pipeline import PAD_MODES, composite, fill_holes, masked_input
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
 class MaskImage(keras.layers.Layer):
-    """(images (N,H,W,3) in [-1,1], masks (N,H,W,1)) -> (N,H,W,4): holes zeroed, mask appended."""
+    """(images (N,H,W,3) in [-1,1], masks (N,H,W,1)) -> (N,H,W,4): :func:`pipeline.masked_input`."""
 
     def call(self, images, masks):
-        masks = ops.cast(masks, images.dtype)
-        return ops.concatenate([images * (1.0 - masks), masks], axis=-1)
+        return masked_input(images, masks)
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
 class CompositeHole(keras.layers.Layer):
-    """Keep known pixels, take generated ones in the hole: ``m * generated + (1 - m) * image``."""
+    """Generated pixels in the hole, the image's elsewhere: :func:`pipeline.composite` (float32)."""
 
     def call(self, generated, images, masks):
-        generated = ops.cast(generated, "float32")
-        images = ops.cast(images, "float32")
-        masks = ops.cast(masks, "float32")
-        return masks * generated + (1.0 - masks) * images
+        return composite(ops.cast(generated, "float32"), ops.cast(images, "float32"), masks)
 
 
-def _check_inference_settings(working_size, blend) -> None:
+def _check_inference_settings(working_size, blend, pad_mode) -> None:
     if working_size is not None and (isinstance(working_size, bool) or not isinstance(working_size, numbers.Integral)
                                      or working_size < 1):
         raise ValueError(f"working_size must be a positive number of pixels or None; got {working_size!r}.")
     if blend is not None and blend not in BLENDS:
         raise ValueError(f"unknown blend {blend!r}; choose one of {BLENDS} or None.")
+    if pad_mode not in PAD_MODES:
+        raise ValueError(f"unknown pad_mode {pad_mode!r}; choose one of {PAD_MODES}.")
+
+
+# The constructor arguments that are inference settings: what a preset carries besides networks.
+INFERENCE_SETTINGS = ("working_size", "blend", "pad_mode")
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
@@ -55,12 +58,16 @@ class Inpainter(Task):
         backbone: an :class:`InpaintingGenerator`.
         working_size: :meth:`inpaint`'s default working size (``None``: full resolution).
         blend: :meth:`inpaint`'s default blending (``None`` or ``"poisson"``).
-            Both are part of the model's config, so a preset carries the settings it was
-            evaluated with.
+        pad_mode: how :meth:`inpaint` pads images to the generator's size multiple:
+            ``"reflect"`` (edge not repeated) or ``"symmetric"`` (edge repeated, LaMa's own
+            prediction code). These three are part of the model's config, so a preset carries
+            the settings it was evaluated with (:data:`INFERENCE_SETTINGS`).
     """
 
     backbone_cls = InpaintingGenerator
     preprocessor_cls = None
+    inference_settings = INFERENCE_SETTINGS  # read from a preset's task.json by from_preset
+    needs_discriminator = False  # from_preset builds the generator alone
 
     def __init__(
         self,
@@ -68,11 +75,13 @@ class Inpainter(Task):
         preprocessor=None,
         working_size: int | None = None,
         blend: str | None = None,
+        pad_mode: str = "reflect",
         **kwargs,
     ):
         if not isinstance(backbone, InpaintingGenerator):
             raise TypeError(f"backbone must be an InpaintingGenerator; got {type(backbone).__name__}.")
-        _check_inference_settings(working_size, blend)
+        _check_inference_settings(working_size, blend, pad_mode)
+        self.pad_mode = pad_mode
         self.working_size = None if working_size is None else int(working_size)
         self.blend = blend
         self.backbone = backbone
@@ -96,7 +105,7 @@ class Inpainter(Task):
 
     def get_config(self):
         return {"backbone": keras.layers.serialize(self.backbone), "name": self.name,
-                "working_size": self.working_size, "blend": self.blend}
+                "working_size": self.working_size, "blend": self.blend, "pad_mode": self.pad_mode}
 
     @classmethod
     def from_preset(cls, preset: str, load_weights: bool = True, **kwargs) -> "Inpainter":
@@ -105,8 +114,6 @@ class Inpainter(Task):
         A built-in name whose weights are not published builds the architecture with
         random weights and warns that it did so.
         """
-        from keras_inpaint.models.preset_loading import load_task
-
         return load_task(cls, preset, load_weights=load_weights, **kwargs)
 
     def inpaint(
@@ -141,36 +148,19 @@ class Inpainter(Task):
         """
         working_size = self.working_size if working_size == "auto" else working_size
         blend = self.blend if blend == "auto" else blend
-        _check_inference_settings(working_size, blend)
+        _check_inference_settings(working_size, blend, self.pad_mode)
         batch = prepare_batch(images, masks)
-        full_shape = batch.images.shape[1:3]
-        model_images, model_masks = batch.images, batch.masks
-        if working_size is not None:
-            shape = working_shape(*full_shape, working_size)
-            if shape != full_shape:
-                model_images, model_masks = shrink(batch.images, batch.masks, shape)
-        multiple = self.backbone.size_multiple
-        outputs = []
-        for start in range(0, model_images.shape[0], batch_size):
-            chunk_images = model_images[start : start + batch_size]
-            chunk_masks = model_masks[start : start + batch_size]
+        fills = []
+        for start in range(0, batch.images.shape[0], batch_size):
+            chunk_images = batch.images[start : start + batch_size]
+            chunk_masks = batch.masks[start : start + batch_size]
             if not chunk_masks.any():
-                outputs.append(chunk_images)
+                fills.append(chunk_images)
                 continue
-            # At least two cells at the coarsest scale: reflection padding inside the
-            # generators needs more than one pixel there.
-            padded_images, (h, w) = pad_to_multiple(chunk_images * 2.0 - 1.0, multiple, 2 * multiple)
-            padded_masks, _ = pad_to_multiple(chunk_masks, multiple, 2 * multiple)
-            if blend is None:
-                result = self.predict_on_batch({"images": padded_images, "masks": padded_masks})
-            else:
-                # Blending needs the generator's own colours on the known side of the seam.
-                masked = np.concatenate([padded_images * (1.0 - padded_masks), padded_masks], axis=-1)
-                result = self.backbone.predict_on_batch(masked)
-            outputs.append((np.asarray(result)[:, :h, :w, :] + 1.0) / 2.0)
-        prediction = np.concatenate(outputs, axis=0)
-        if prediction.shape[1:3] != full_shape:
-            prediction = enlarge(prediction, full_shape)
+            fills.append(np.asarray(fill_holes(chunk_images, chunk_masks, self.backbone.predict_on_batch,
+                                               self.backbone.size_multiple, working_size, self.pad_mode,
+                                               keep_known=blend is None)))
+        prediction = np.concatenate(fills, axis=0)
         if blend is not None:
             prediction = blend_batch(batch.images, prediction, batch.masks, blend)
         return restore_output(prediction, batch)

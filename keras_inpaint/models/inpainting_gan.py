@@ -1,8 +1,18 @@
-"""``InpaintingGAN``: adversarial training of an inpainting generator with ``model.fit``."""
+"""``InpaintingGAN``: adversarial training of an inpainting generator with ``model.fit``.
+
+The training step reads as the algorithm (the keras.io GAN examples' shape): generate,
+update the discriminator on real and generated images, then update the generator against the
+updated discriminator. Every loss is one row of :data:`GENERATOR_TERMS` or
+:data:`DISCRIMINATOR_TERMS`: its logged name, the constructor argument holding its weight and
+the function computing it. A term whose weight is 0 (or whose model is missing) is neither
+computed nor logged; adding a term is adding a row.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+from typing import Any, Callable
 
 import keras
 import tensorflow as tf
@@ -12,12 +22,7 @@ from keras_inpaint import losses
 from keras_inpaint._backend import require_tensorflow
 from keras_inpaint.models.inpainter import Inpainter
 from keras_inpaint.models.networks import InpaintingGenerator
-
-# "loss" (g_loss + d_loss) is what Keras callbacks watch by default (TerminateOnNaN, EarlyStopping).
-_METRIC_NAMES = (
-    "loss", "g_loss", "d_loss", "l1_hole", "l1_valid", "g_adversarial", "d_adversarial",
-    "r1_penalty", "feature_matching", "perceptual", "ssim_loss", "l1_boundary", "distillation",
-)
+from keras_inpaint.pipeline import masked_input
 
 
 class _Frozen:
@@ -28,19 +33,118 @@ class _Frozen:
         self.model = model
 
 
-def _discriminate(discriminator, images, masks, training):
+def discriminate(discriminator, images, masks, training):
     """Run a discriminator; return (logits (N,h,w,C) float32, list of feature maps).
 
-    A discriminator whose input has 4 channels judges the image with its mask (DeepFill v2).
+    ``images`` (N,H,W,3) in [-1,1] and ``masks`` (N,H,W,1), 1 = hole. A discriminator whose
+    input has 4 channels judges the image with its mask (DeepFill v2); one with 6 channels is
+    pix2pix's conditional PatchGAN and judges concat(the generator's masked input image, image).
     """
-    if discriminator.inputs[0].shape[-1] == 4:
+    channels = discriminator.inputs[0].shape[-1]
+    if channels == 4:
         images = ops.concatenate([images, masks], axis=-1)
+    elif channels == 6:
+        images = ops.concatenate([masked_input(images, masks)[..., :3], images], axis=-1)
     outputs = discriminator(images, training=training)
     if isinstance(outputs, (list, tuple)) and len(outputs) == 2 and isinstance(outputs[1], (list, tuple)):
         logits, features = outputs
     else:
         logits, features = outputs, []
     return ops.cast(logits, "float32"), list(features)
+
+
+@dataclasses.dataclass
+class StepTensors:
+    """What one step's loss terms read: real ``images`` and ``fake`` (N,H,W,3) in [-1,1],
+    ``masks`` (N,H,W,1) with 1 = hole, the discriminator's logits and features, the GAN."""
+
+    gan: Any
+    images: Any
+    fake: Any
+    masks: Any
+    training: bool
+    fake_logits: Any = None
+    fake_features: list = dataclasses.field(default_factory=list)
+    real_logits: Any = None
+    real_gradients: Any = None
+
+
+@dataclasses.dataclass(frozen=True)
+class LossTerm:
+    """One weighted term: logged as ``name``, weighted by the GAN argument ``weight``
+    (``None``: always on, weight 1), computed by ``compute(StepTensors)``; ``needs`` names a
+    GAN attribute (a model) without which the term is off."""
+
+    name: str
+    weight: str | None
+    compute: Callable[[StepTensors], Any]
+    help: str
+    needs: str | None = None
+
+
+def _hole_l1(t):
+    return ops.mean(ops.abs(t.images - t.fake) * t.masks)
+
+
+def _valid_l1(t):
+    return ops.mean(ops.abs(t.images - t.fake) * (1.0 - t.masks))
+
+
+def _feature_matching(t):
+    if not t.fake_features:  # a discriminator without feature maps
+        return ops.zeros(())
+    _, real_features = discriminate(t.gan.discriminator, t.images, t.masks, t.training)
+    return losses.feature_matching_loss([ops.stop_gradient(f) for f in real_features], t.fake_features)
+
+
+def _distillation(t):
+    teacher = t.gan.teacher
+    target = ops.stop_gradient(ops.cast(teacher(masked_input(t.images, t.masks), training=False), "float32"))
+    return losses.region_l1(target, t.fake, t.masks, "hole")
+
+
+def _discriminator_adversarial(t):
+    fake_masks = t.masks if t.gan.mask_as_fake_target else None
+    return losses.discriminator_adversarial_loss(t.real_logits, t.fake_logits, t.gan.adversarial_loss, fake_masks)
+
+
+# The sum of weight x value over the active rows is the generator's loss. The L1 rows together
+# are losses.masked_l1 (a mean over all pixels, weighted by region).
+GENERATOR_TERMS = (
+    LossTerm("l1_hole", "l1_hole_weight", _hole_l1, "L1 inside the hole (mean over all pixels)"),
+    LossTerm("l1_valid", "l1_valid_weight", _valid_l1, "L1 on the known pixels (mean over all pixels)"),
+    LossTerm("g_adversarial", "adversarial_weight",
+             lambda t: losses.generator_adversarial_loss(t.fake_logits, t.gan.adversarial_loss),
+             "generator's adversarial loss"),
+    LossTerm("feature_matching", "feature_matching_weight", _feature_matching, "discriminator feature matching"),
+    LossTerm("perceptual", "perceptual_weight",
+             lambda t: losses.perceptual_loss(t.gan.perceptual_model, t.images, t.fake),
+             "perceptual loss (presets with a perceptual model only)", needs="perceptual_model"),
+    LossTerm("ssim_loss", "ssim_weight", lambda t: losses.masked_ssim_loss(t.images, t.fake, t.masks),
+             "1 - SSIM inside the hole"),
+    LossTerm("l1_boundary", "boundary_weight",
+             lambda t: losses.boundary_l1(t.images, t.fake, t.masks, t.gan.boundary_width),
+             "L1 on a band along the hole's border"),
+    LossTerm("distillation", "distillation_weight", _distillation, "L1 in the hole to the teacher's output",
+             needs="teacher"),
+)
+DISCRIMINATOR_TERMS = (
+    LossTerm("d_adversarial", None, _discriminator_adversarial, "discriminator's adversarial loss"),
+    LossTerm("r1_penalty", "r1_gamma", lambda t: losses.r1_penalty(t.real_gradients),
+             "R1 gradient penalty of the discriminator"),
+)
+LOSS_WEIGHTS = tuple(term.weight for term in GENERATOR_TERMS + DISCRIMINATOR_TERMS if term.weight)
+
+
+def _optimizer_config(optimizer, default_rate: float) -> dict:
+    """A serialised optimizer: ``None`` gives Adam(``default_rate``); a loss-scale wrapper is unwrapped."""
+    if optimizer is None:
+        optimizer = keras.optimizers.Adam(default_rate)
+    if isinstance(optimizer, dict):
+        return optimizer
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        optimizer = optimizer.inner_optimizer
+    return keras.optimizers.serialize(keras.optimizers.get(optimizer))
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
@@ -53,35 +157,35 @@ class InpaintingGAN(Inpainter):
     holes drawn with a ``keras.random.SeedGenerator``. One ``train_step`` updates the
     discriminator, then the generator (TensorFlow backend, ``tf.GradientTape``).
 
+    Like every keras-hub ``Task`` it is compiled when built (``compile=False`` skips that), with
+    its own optimizers: ``from_config`` and ``from_preset`` therefore give a model ready to
+    ``fit`` with the optimizers its preset names.
+
     Args:
         backbone: the generator (an :class:`InpaintingGenerator`).
         discriminator: a model mapping (N,H,W,3) images to logits (N,h,w,1), or to
             ``[logits, [feature maps]]`` for feature matching.
         adversarial_loss: ``"non_saturating"`` (default, LaMa), ``"hinge"`` (DeepFill v2)
             or ``"least_squares"``.
-        adversarial_weight: weight of the generator's adversarial term (LaMa: 10).
-        r1_gamma: weight of the R1 penalty on real images (LaMa: 0.001; 0 turns it off).
         mask_as_fake_target: label only hole patches of generated images fake (LaMa).
-        feature_matching_weight: weight of discriminator feature matching (LaMa: 100).
-        l1_hole_weight, l1_valid_weight: per-pixel L1 weights in the hole and on known
-            pixels (10 and 10; LaMa uses 0 and 10 plus a perceptual network, see
-            :mod:`keras_inpaint.losses`).
+        adversarial_weight, r1_gamma, feature_matching_weight, l1_hole_weight,
+            l1_valid_weight, perceptual_weight, ssim_weight, boundary_weight,
+            distillation_weight: the weights of the loss terms (:data:`GENERATOR_TERMS`,
+            :data:`DISCRIMINATOR_TERMS`); 0 turns a term off.
         perceptual_model: optional feature network for :func:`losses.perceptual_loss`.
-        perceptual_weight: its weight (LaMa's ResNet-PL: 30).
-        ssim_weight: weight of :func:`losses.masked_ssim_loss`, SSIM in the hole (0: off).
-        boundary_weight: weight of :func:`losses.boundary_l1`, L1 on the hole pixels within
-            ``boundary_width`` pixels of a known one (0: off). Tracked as ``l1_boundary``.
+        boundary_width: width in pixels of the band ``l1_boundary`` averages over.
         teacher: optional frozen generator to distil from (MI-GAN's recipe): a model mapping
             the same (N,H,W,4) input to (N,H,W,3) in [-1,1], e.g. a trained preset's backbone.
             Used only in training; it is not part of the GAN's weights, config or presets.
-        distillation_weight: weight of the L1 distance, in the hole, between the generator's
-            output and the teacher's (tracked as ``distillation``; needs ``teacher``). Not
-            saved with the config: pass the teacher again to continue such a run.
         ema_momentum: keep an exponential moving average of the generator's weights,
             ``ema = m * ema + (1 - m) * weights`` after every generator update (e.g. 0.999;
             0 turns it off). Use it through :meth:`swapped_ema_weights`.
+        g_optimizer, d_optimizer: the optimizers :meth:`compile` uses by default (an optimizer
+            or its serialised config); ``None``: Adam(1e-3) and Adam(1e-4), LaMa's.
         seed: seed of the generator of random holes for mask-less batches.
     """
+
+    needs_discriminator = True  # from_preset builds the preset's training recipe too
 
     def __init__(
         self,
@@ -102,6 +206,8 @@ class InpaintingGAN(Inpainter):
         teacher: keras.Model | None = None,
         distillation_weight: float = 0.0,
         ema_momentum: float = 0.0,
+        g_optimizer=None,
+        d_optimizer=None,
         seed: int | None = None,
         **kwargs,
     ):
@@ -114,29 +220,32 @@ class InpaintingGAN(Inpainter):
             raise TypeError(f"discriminator must be a keras.Model; got {type(discriminator).__name__}.")
         if not 0.0 <= float(ema_momentum) < 1.0:
             raise ValueError(f"ema_momentum must be in [0, 1); got {ema_momentum}.")
-        self.discriminator = discriminator
-        self.adversarial_loss = adversarial_loss
-        self.adversarial_weight = float(adversarial_weight)
-        self.r1_gamma = float(r1_gamma)
-        self.mask_as_fake_target = bool(mask_as_fake_target)
-        self.feature_matching_weight = float(feature_matching_weight)
-        self.l1_hole_weight = float(l1_hole_weight)
-        self.l1_valid_weight = float(l1_valid_weight)
-        self.perceptual_model = perceptual_model
-        self.perceptual_weight = float(perceptual_weight)
-        self.ssim_weight = float(ssim_weight)
         if int(boundary_width) < 1:
             raise ValueError(f"boundary_width must be at least 1 pixel; got {boundary_width}.")
-        self.boundary_weight = float(boundary_weight)
-        self.boundary_width = int(boundary_width)
         if float(distillation_weight) > 0 and teacher is None:
             raise ValueError("distillation_weight > 0 needs a teacher model to distil from.")
+        self.discriminator = discriminator
+        self.adversarial_loss = adversarial_loss
+        self.mask_as_fake_target = bool(mask_as_fake_target)
+        self.perceptual_model = perceptual_model
+        self.boundary_width = int(boundary_width)
         self._teacher = None if teacher is None else _Frozen(teacher)
-        self.distillation_weight = float(distillation_weight)
+        weights = {"adversarial_weight": adversarial_weight, "r1_gamma": r1_gamma,
+                   "feature_matching_weight": feature_matching_weight, "l1_hole_weight": l1_hole_weight,
+                   "l1_valid_weight": l1_valid_weight, "perceptual_weight": perceptual_weight,
+                   "ssim_weight": ssim_weight, "boundary_weight": boundary_weight,
+                   "distillation_weight": distillation_weight}
+        for name, value in weights.items():
+            setattr(self, name, float(value))
         self.ema_momentum = float(ema_momentum)
+        self.g_optimizer_config = _optimizer_config(g_optimizer, 1e-3)
+        self.d_optimizer_config = _optimizer_config(d_optimizer, 1e-4)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in _METRIC_NAMES}
+        self.generator_terms = self._active(GENERATOR_TERMS)
+        self.discriminator_terms = self._active(DISCRIMINATOR_TERMS)
+        names = ["loss", "g_loss", "d_loss"] + [t.name for t in self.generator_terms + self.discriminator_terms]
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         super().__init__(backbone, **kwargs)
         # Averages of every generator weight (BatchNorm statistics included), started from the
         # generator's weights by ``compile`` and saved with the model, so that a fit resumed by
@@ -146,6 +255,18 @@ class InpaintingGAN(Inpainter):
                             name=f"ema_{i}", aggregation="only_first_replica")
             for i, v in enumerate(backbone.weights)
         ] if self.ema_momentum > 0 else []
+        for weight, average in zip(backbone.weights, self.ema_weights):
+            average.assign(weight)
+
+    def _active(self, terms) -> tuple[LossTerm, ...]:
+        """The rows whose weight is non-zero and whose model (``needs``) is present."""
+        return tuple(t for t in terms if (t.weight is None or getattr(self, t.weight) != 0.0)
+                     and (t.needs is None or getattr(self, t.needs) is not None))
+
+    @property
+    def teacher(self) -> keras.Model | None:
+        """The frozen generator distilled from, or None."""
+        return None if self._teacher is None else self._teacher.model
 
     @contextlib.contextmanager
     def swapped_ema_weights(self):
@@ -170,19 +291,27 @@ class InpaintingGAN(Inpainter):
             average.assign(self.ema_momentum * average + (1.0 - self.ema_momentum) * ops.cast(weight, average.dtype))
 
     # ------------------------------------------------------------------ compile
-    def compile(self, g_optimizer="auto", d_optimizer="auto", jit_compile="auto", **kwargs):
-        """Compile with two optimizers.
+    def compile(self, g_optimizer="auto", d_optimizer="auto", jit_compile="auto", optimizer=None, loss=None,
+                **kwargs):
+        """Compile with two optimizers (``"auto"``: the model's own, see ``g_optimizer`` above).
 
-        Defaults follow LaMa: Adam(1e-3) for the generator, Adam(1e-4) for the
-        discriminator. The generator's moving average (``ema_momentum``) restarts here from
-        its current weights. Under a ``mixed_float16`` policy both are wrapped in a
+        ``optimizer=`` and ``loss=`` of ``keras.Model.compile`` are refused: a GAN has two
+        optimizers and its losses are the weighted terms set at construction. Under a
+        ``mixed_float16`` policy both optimizers are wrapped in a
         ``keras.optimizers.LossScaleOptimizer``. ``jit_compile`` is passed to Keras
         (``"auto"``: XLA on a GPU, none on a CPU-only machine, where it is slower for these models).
+        The generator's moving average (``ema_momentum``) restarts from its current weights.
         """
-        kwargs.pop("optimizer", None)
-        kwargs.pop("loss", None)
-        g_optimizer = keras.optimizers.Adam(1e-3) if g_optimizer == "auto" else keras.optimizers.get(g_optimizer)
-        d_optimizer = keras.optimizers.Adam(1e-4) if d_optimizer == "auto" else keras.optimizers.get(d_optimizer)
+        if optimizer is not None and optimizer != "auto":
+            raise ValueError("InpaintingGAN trains two networks: pass g_optimizer= and d_optimizer=, not optimizer=.")
+        if loss is not None and loss != "auto":
+            raise ValueError("InpaintingGAN's losses are its weighted terms (l1_hole_weight=..., ...), not loss=.")
+        g_optimizer = keras.optimizers.deserialize(self.g_optimizer_config) if g_optimizer == "auto" \
+            else keras.optimizers.get(g_optimizer)
+        d_optimizer = keras.optimizers.deserialize(self.d_optimizer_config) if d_optimizer == "auto" \
+            else keras.optimizers.get(d_optimizer)
+        self.g_optimizer_config = _optimizer_config(g_optimizer, 1e-3)
+        self.d_optimizer_config = _optimizer_config(d_optimizer, 1e-4)
         if keras.config.dtype_policy().name == "mixed_float16" or self.dtype_policy.name == "mixed_float16":
             wrap = keras.optimizers.LossScaleOptimizer
             g_optimizer = g_optimizer if isinstance(g_optimizer, wrap) else wrap(g_optimizer)
@@ -228,101 +357,68 @@ class InpaintingGAN(Inpainter):
         in_x = ops.logical_and(xs >= left, xs < left + sizes[:, 1:2, None])
         return ops.cast(ops.logical_and(in_y, in_x), "float32")[..., None]
 
-    def _generate(self, images, masks, training):
-        net_input = ops.concatenate([images * (1.0 - masks), masks], axis=-1)
-        return ops.cast(self.backbone(net_input, training=training), "float32")
+    def _weighted_sum(self, terms, tensors: StepTensors) -> tuple[Any, dict]:
+        """(sum of weight x value, {name: value}) over ``terms``."""
+        values = {term.name: term.compute(tensors) for term in terms}
+        total = ops.zeros(())
+        for term in terms:
+            total = total + (1.0 if term.weight is None else getattr(self, term.weight)) * values[term.name]
+        return total, values
 
-    def _distillation(self, images, fake, masks):
-        """L1 in the hole between the generator's output and the frozen teacher's (0 without one)."""
-        if self._teacher is None:
-            return ops.zeros(())
-        net_input = ops.concatenate([images * (1.0 - masks), masks], axis=-1)
-        target = ops.stop_gradient(ops.cast(self._teacher.model(net_input, training=False), "float32"))
-        return losses.region_l1(target, fake, masks, "hole")
-
-    def _discriminator_losses(self, images, fake, masks, training):
+    def _discriminator_loss(self, t: StepTensors):
+        """Fill ``t``'s logits (and R1 gradients if R1 is on); return (d_loss, {term: value})."""
         with tf.GradientTape() as r1_tape:
-            r1_tape.watch(images)
-            real_logits, _ = _discriminate(self.discriminator, images, masks, training)
-            real_sum = ops.sum(real_logits)
-        fake_logits, _ = _discriminate(self.discriminator, ops.stop_gradient(fake), masks, training)
-        adversarial = losses.discriminator_adversarial_loss(
-            real_logits, fake_logits, self.adversarial_loss, masks if self.mask_as_fake_target else None
-        )
-        if self.r1_gamma > 0:
-            r1 = losses.r1_penalty(r1_tape.gradient(real_sum, images))
-        else:
-            r1 = ops.zeros(())
-        return adversarial + self.r1_gamma * r1, adversarial, r1
+            r1_tape.watch(t.images)
+            t.real_logits, _ = discriminate(self.discriminator, t.images, t.masks, t.training)
+            real_sum = ops.sum(t.real_logits)
+        t.fake_logits, _ = discriminate(self.discriminator, ops.stop_gradient(t.fake), t.masks, t.training)
+        if self.r1_gamma != 0.0:
+            t.real_gradients = r1_tape.gradient(real_sum, t.images)
+        return self._weighted_sum(self.discriminator_terms, t)
 
-    def _generator_losses(self, images, fake, masks, training):
-        fake_logits, fake_features = _discriminate(self.discriminator, fake, masks, training)
-        adversarial = losses.generator_adversarial_loss(fake_logits, self.adversarial_loss)
-        reconstruction = losses.masked_l1(images, fake, masks, self.l1_hole_weight, self.l1_valid_weight)
-        total = reconstruction + self.adversarial_weight * adversarial
-        feature_matching = ops.zeros(())
-        if self.feature_matching_weight > 0 and fake_features:
-            _, real_features = _discriminate(self.discriminator, images, masks, training)
-            real_features = [ops.stop_gradient(f) for f in real_features]
-            feature_matching = losses.feature_matching_loss(real_features, fake_features)
-            total = total + self.feature_matching_weight * feature_matching
-        perceptual = ops.zeros(())
-        if self.perceptual_model is not None:
-            perceptual = losses.perceptual_loss(self.perceptual_model, images, fake)
-            total = total + self.perceptual_weight * perceptual
-        ssim = ops.zeros(())
-        if self.ssim_weight > 0:
-            ssim = losses.masked_ssim_loss(images, fake, masks)
-            total = total + self.ssim_weight * ssim
-        if self.boundary_weight > 0:
-            total = total + self.boundary_weight * losses.boundary_l1(images, fake, masks, self.boundary_width)
-        distillation = self._distillation(images, fake, masks)
-        if self.distillation_weight > 0:
-            total = total + self.distillation_weight * distillation
-        return total, adversarial, feature_matching, perceptual, ssim, distillation
+    def _generator_loss(self, t: StepTensors):
+        """Judge ``t.fake`` with the (updated) discriminator; return (g_loss, {term: value})."""
+        t.fake_logits, t.fake_features = discriminate(self.discriminator, t.fake, t.masks, t.training)
+        return self._weighted_sum(self.generator_terms, t)
 
-    def _update_trackers(self, images, fake, masks, d_losses, g_losses):
-        """Feed the Mean trackers; ``d_losses``/``g_losses`` as returned by the two loss methods."""
-        values = dict(zip(("d_loss", "d_adversarial", "r1_penalty"), d_losses))
-        values.update(zip(("g_loss", "g_adversarial", "feature_matching", "perceptual", "ssim_loss", "distillation"),
-                          g_losses))
-        values["loss"] = values["g_loss"] + values["d_loss"]
-        values["l1_hole"] = losses.region_l1(images, fake, masks, "hole")
-        values["l1_valid"] = losses.region_l1(images, fake, masks, "valid")
-        values["l1_boundary"] = losses.boundary_l1(images, fake, masks, self.boundary_width)
-        for name, value in values.items():
+    def _update_trackers(self, g_loss, d_loss, values: dict):
+        for name, value in {"loss": g_loss + d_loss, "g_loss": g_loss, "d_loss": d_loss, **values}.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def train_step(self, data):
         images, masks = self._unpack(data)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        # 1. Generate the fills (the tape stays open for step 3).
         with tf.GradientTape() as g_tape:
-            fake = self._generate(images, masks, training=True)
+            fake = ops.cast(self.backbone(masked_input(images, masks), training=True), "float32")
+        tensors = StepTensors(self, images, fake, masks, training=True)
 
-        # 1. Discriminator update on the generated batch (no gradient to the generator).
+        # 2. Update the discriminator on real images and the generated batch.
         d_variables = self.discriminator.trainable_variables
         with tf.GradientTape() as d_tape:
-            d_loss, d_adversarial, r1 = self._discriminator_losses(images, fake, masks, training=True)
+            d_loss, d_values = self._discriminator_loss(tensors)
             scaled_d_loss = self.d_optimizer.scale_loss(d_loss / replicas)
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(scaled_d_loss, d_variables), d_variables))
 
-        # 2. Generator update against the freshly updated discriminator (same forward pass).
+        # 3. Update the generator against the updated discriminator (same forward pass).
         g_variables = self.backbone.trainable_variables
         with g_tape:
-            g_losses = self._generator_losses(images, fake, masks, training=True)
-            g_loss = g_losses[0]
+            g_loss, g_values = self._generator_loss(tensors)
             scaled_g_loss = self.g_optimizer.scale_loss(g_loss / replicas)
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(scaled_g_loss, g_variables), g_variables))
+
+        # 4. Move the generator's average and the trackers.
         self._update_ema()
-        return self._update_trackers(images, fake, masks, (d_loss, d_adversarial, r1), g_losses)
+        return self._update_trackers(g_loss, d_loss, {**d_values, **g_values})
 
     def test_step(self, data):
         images, masks = self._unpack(data)
-        fake = self._generate(images, masks, training=False)
-        return self._update_trackers(images, fake, masks,
-                                     self._discriminator_losses(images, fake, masks, training=False),
-                                     self._generator_losses(images, fake, masks, training=False))
+        fake = ops.cast(self.backbone(masked_input(images, masks), training=False), "float32")
+        tensors = StepTensors(self, images, fake, masks, training=False)
+        d_loss, d_values = self._discriminator_loss(tensors)
+        g_loss, g_values = self._generator_loss(tensors)
+        return self._update_trackers(g_loss, d_loss, {**d_values, **g_values})
 
     # ------------------------------------------------------------ serialization
     def get_config(self):
@@ -330,38 +426,25 @@ class InpaintingGAN(Inpainter):
         config.update({
             "discriminator": keras.layers.serialize(self.discriminator),
             "adversarial_loss": self.adversarial_loss,
-            "adversarial_weight": self.adversarial_weight,
-            "r1_gamma": self.r1_gamma,
             "mask_as_fake_target": self.mask_as_fake_target,
-            "feature_matching_weight": self.feature_matching_weight,
-            "l1_hole_weight": self.l1_hole_weight,
-            "l1_valid_weight": self.l1_valid_weight,
+            **{name: getattr(self, name) for name in LOSS_WEIGHTS if name != "distillation_weight"},
             "perceptual_model": None if self.perceptual_model is None else keras.layers.serialize(self.perceptual_model),
-            "perceptual_weight": self.perceptual_weight,
-            "ssim_weight": self.ssim_weight,
-            "boundary_weight": self.boundary_weight,
             "boundary_width": self.boundary_width,
             "ema_momentum": self.ema_momentum,
+            "g_optimizer": self.g_optimizer_config,
+            "d_optimizer": self.d_optimizer_config,
             "seed": self.seed,
         })
-        if getattr(self, "g_optimizer", None) is not None:
-            config["optimizers"] = {
-                "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
-                "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
-            }
         return config
 
     @classmethod
     def from_config(cls, config):
+        """keras-hub's ``Task.from_config``: nested models deserialised, then ``cls(**config)``.
+
+        The teacher and its weight are never in a config (pass them again to continue a
+        distillation run)."""
         config = dict(config)
-        optimizers = config.pop("optimizers", None)
         for key in ("backbone", "discriminator", "perceptual_model"):
             if isinstance(config.get(key), dict):
                 config[key] = keras.layers.deserialize(config[key])
-        model = cls(**config)
-        if optimizers:
-            model.compile(
-                g_optimizer=keras.optimizers.deserialize(optimizers["g_optimizer"]),
-                d_optimizer=keras.optimizers.deserialize(optimizers["d_optimizer"]),
-            )
-        return model
+        return cls(**config)

@@ -1,4 +1,10 @@
-"""Resolve a preset (built-in name, directory, ``hf://``) and build an Inpainter from it.
+"""Resolve a preset (built-in name, directory, ``hf://``) and build a task from its files.
+
+Every preset, built-in or not, is a keras-hub preset folder: ``config.json`` (the generator),
+``task.json`` (an ``InpaintingGAN``'s recipe — discriminator, loss weights, optimizers — and the
+inference settings, or an ``Inpainter``'s settings alone), ``model.weights.h5`` and, for a GAN,
+``task.weights.h5`` (the discriminator). A built-in name is only a registered handle of such a
+folder, so a preset gives the same models by name, as the folder it saves to, and through the Hub.
 
 Loading never runs code from a preset: configs are JSON deserialised by Keras in safe
 mode, only classes registered by Keras or keras_inpaint are accepted, and weights are
@@ -13,12 +19,19 @@ import os
 import warnings
 
 import keras
-from keras_hub.src.utils import preset_utils
+import numpy as np
 
 from keras_inpaint.errors import PresetError
+from keras_inpaint.hub_download import HF_SCHEME, download_preset
 from keras_inpaint.models import registry
-
-HF_SCHEME = "hf://"
+from keras_inpaint.models.keras_hub_presets import (
+    CONFIG_FILE,
+    MODEL_WEIGHTS_FILE,
+    TASK_CONFIG_FILE,
+    TASK_WEIGHTS_FILE,
+    get_preset_loader,
+)
+from keras_inpaint.models.networks import InpaintingGenerator
 
 
 def _check_classes(config, source: str) -> None:
@@ -51,23 +64,18 @@ def _read_json(path: str) -> dict:
         raise PresetError(f"{path} is not valid JSON: {e}") from e
 
 
-def resolve_preset(preset: str, revision: str | None = None) -> tuple[str | None, str | None]:
-    """Return (local preset directory or None, built-in name or None).
-
-    A built-in name without shipped weights returns (None, name).
-    """
+def resolve_preset(preset: str, revision: str | None = None) -> tuple[str, bool]:
+    """Return (local preset directory, whether it is a built-in preset)."""
     if not isinstance(preset, (str, os.PathLike)):
         raise PresetError(f"a preset must be a name, a directory or 'hf://org/name'; got {type(preset).__name__}.")
     preset = os.fspath(preset)
     builtin = registry.builtin_presets()
     if preset in builtin:
-        return registry.bundled_weights_dir(preset), preset
+        return builtin[preset]["kaggle_handle"], True
     if preset.startswith(HF_SCHEME):
-        from keras_inpaint.hub import download_preset
-
-        return download_preset(preset, revision=revision), None
+        return download_preset(preset, revision=revision), False
     if os.path.isdir(preset):
-        return preset, None
+        return preset, False
     if os.path.exists(preset):
         raise PresetError(f"preset {preset!r} is a file; a preset is a directory with config.json and weights.")
     close = difflib.get_close_matches(preset, list(builtin), n=3, cutoff=0.5)
@@ -78,8 +86,9 @@ def resolve_preset(preset: str, revision: str | None = None) -> tuple[str | None
     )
 
 
-def _require_files(preset_dir: str) -> None:
-    missing = [f for f in (preset_utils.CONFIG_FILE, preset_utils.MODEL_WEIGHTS_FILE) if not os.path.exists(os.path.join(preset_dir, f))]
+def _require_files(preset_dir: str, builtin: bool) -> None:
+    required = (CONFIG_FILE,) if builtin else (CONFIG_FILE, MODEL_WEIGHTS_FILE)
+    missing = [f for f in required if not os.path.exists(os.path.join(preset_dir, f))]
     if missing:
         raise PresetError(
             f"preset directory {preset_dir!r} is missing {', '.join(missing)}; save one with "
@@ -97,109 +106,121 @@ def _load_weights(model: keras.Model, path: str, what: str) -> None:
         ) from e
 
 
-def _deserialize(config: dict, source: str, **overrides) -> keras.Model:
+def _deserialize(config: dict, source: str) -> keras.Model:
     _check_classes(config, source)
-    config = dict(config)
-    config["config"] = {**config["config"], **overrides}
     try:
-        with keras.saving.custom_object_scope({}):
-            return keras.saving.deserialize_keras_object(config, safe_mode=True)
+        return keras.saving.deserialize_keras_object(config, safe_mode=True)
     except PresetError:
         raise
     except Exception as e:
         raise PresetError(f"could not build the model described by {source}: {type(e).__name__}: {e}") from e
 
 
-def load_generator(preset_dir: str, load_weights: bool = True, **overrides):
+def load_generator(preset_dir: str, load_weights: bool = True) -> InpaintingGenerator:
     """Build the generator of a preset directory with keras-hub's loader and load its weights."""
-    from keras_inpaint.models.networks import InpaintingGenerator
-
-    _require_files(preset_dir)
-    config_path = os.path.join(preset_dir, preset_utils.CONFIG_FILE)
+    _require_files(preset_dir, builtin=not load_weights)
+    config_path = os.path.join(preset_dir, CONFIG_FILE)
     _check_classes(_read_json(config_path), config_path)
     try:
-        loader = preset_utils.get_preset_loader(preset_dir)
+        loader = get_preset_loader(preset_dir)
         generator_cls = loader.check_backbone_class()
     except ValueError as e:
         raise PresetError(f"{config_path}: {e}") from e
     if not (isinstance(generator_cls, type) and issubclass(generator_cls, InpaintingGenerator)):
         raise PresetError(f"{config_path} describes a {generator_cls.__name__}, not a keras_inpaint generator.")
     try:
-        generator = loader.load_backbone(generator_cls, load_weights=False, **overrides)
+        generator = loader.load_backbone(generator_cls, load_weights=False)
     except Exception as e:
         raise PresetError(f"could not build the generator described by {config_path}: {type(e).__name__}: {e}") from e
     if load_weights:
-        _load_weights(generator, os.path.join(preset_dir, preset_utils.MODEL_WEIGHTS_FILE), "generator")
+        _load_weights(generator, os.path.join(preset_dir, MODEL_WEIGHTS_FILE), "generator")
     return generator
 
 
-def _gan_kwargs(builtin_name: str | None, generator, kwargs: dict) -> dict:
-    """A GAN's arguments: a built-in preset's loss settings under the caller's, and a discriminator
-    (the caller's, the preset's, or the generator family's default)."""
-    if builtin_name is not None:
-        kwargs = {**registry.builtin_presets()[builtin_name].get("gan", {}), **kwargs}
-        if "discriminator" not in kwargs:
-            discriminator = registry.build_discriminator(builtin_name)
-            if discriminator is not None:
-                kwargs["discriminator"] = discriminator
-    if "discriminator" not in kwargs:
-        kwargs["discriminator"] = registry.build_discriminator(registry.family_default_preset(type(generator).__name__))
-    return kwargs
+def read_task_config(preset_dir: str) -> dict | None:
+    """A preset's ``task.json`` (checked against the class allow-list), or None without one."""
+    path = os.path.join(preset_dir, TASK_CONFIG_FILE)
+    if not os.path.exists(path):
+        return None
+    config = _read_json(path)
+    _check_classes(config, path)
+    return config
 
 
-INFERENCE_KEYS = ("working_size", "blend")
+def training_recipe(preset_dir: str, generator_class: str) -> tuple[dict, str | None]:
+    """(the GAN config a preset trains with, the folder whose discriminator weights go with it).
 
-
-def _inference_kwargs(preset_dir: str | None) -> dict:
-    """``Inpainter.inpaint``'s defaults carried by a preset directory's ``task.json``
-    (``working_size``, ``blend``); none for a preset without one."""
-    task_path = os.path.join(preset_dir, preset_utils.TASK_CONFIG_FILE) if preset_dir else None
-    if task_path and os.path.exists(task_path):
-        config = _read_json(task_path).get("config", {})
-        return {key: config[key] for key in INFERENCE_KEYS if key in config}
-    return {}
+    A GAN preset carries its own recipe. A preset saved from an ``Inpainter`` carries none: it
+    trains with its family's reference recipe (the family's first built-in preset), with a
+    fresh discriminator and its own inference settings.
+    """
+    own = read_task_config(preset_dir)
+    if own is not None and "discriminator" in own["config"]:
+        return own["config"], preset_dir
+    reference = registry.family_reference_preset(generator_class)
+    if reference is None:
+        raise PresetError(f"{preset_dir!r} holds no training recipe and {generator_class!r} belongs to no "
+                          "family; pass discriminator= and the loss weights.")
+    recipe = dict(read_task_config(registry.preset_dir(reference))["config"])
+    recipe.update({k: v for k, v in (own or {}).get("config", {}).items() if k != "backbone"})
+    return recipe, None
 
 
 def load_task(cls, preset: str, load_weights: bool = True, revision: str | None = None, **kwargs):
-    """Build ``cls`` (Inpainter or InpaintingGAN) from a preset; see ``Inpainter.from_preset``."""
-    from keras_inpaint.models.inpainting_gan import InpaintingGAN
+    """Build ``cls`` (``Inpainter`` or ``InpaintingGAN``) from a preset; see ``Inpainter.from_preset``.
 
-    preset_dir, builtin_name = resolve_preset(preset, revision=revision)
-    kwargs = {**_inference_kwargs(preset_dir), **kwargs}
-    wants_gan = issubclass(cls, InpaintingGAN)
-    if preset_dir is None:
+    ``cls.inference_settings`` names the constructor arguments read from the preset;
+    ``cls.needs_discriminator`` says whether the training recipe is built too. ``kwargs``
+    override the preset's values.
+    """
+    preset_dir, builtin = resolve_preset(preset, revision=revision)
+    _require_files(preset_dir, builtin)
+    if builtin and not registry.has_weights(preset_dir):
         warnings.warn(
-            f"preset {builtin_name!r} has no published weights: its {registry.builtin_presets()[builtin_name]['family']} "
-            "architecture is built with RANDOM weights. Train it (InpaintingGAN.fit) before use.",
+            f"preset {preset!r} has no published weights: its architecture is built with RANDOM weights. "
+            "Train it (InpaintingGAN.fit) or convert a checkpoint (keras-inpaint convert) before use.",
             stacklevel=3,
         )
-        generator = registry.build_generator(builtin_name)
-        if wants_gan:
-            kwargs = _gan_kwargs(builtin_name, generator, kwargs)
-        return cls(backbone=generator, **kwargs)
-
+        load_weights = False
     generator = load_generator(preset_dir, load_weights=load_weights)
-    task_path = os.path.join(preset_dir, preset_utils.TASK_CONFIG_FILE)
-    task_config = _read_json(task_path) if wants_gan and os.path.exists(task_path) else None
-    # An Inpainter's task.json (inference settings, no discriminator) leaves the GAN to be built below.
-    if task_config is not None and "discriminator" in task_config.get("config", {}):
-        _check_classes(task_config, task_path)
-        config = dict(task_config["config"])
-        discriminator = kwargs.pop("discriminator", None) or _deserialize(config["discriminator"], task_path)
-        config.update(kwargs)
-        config.pop("backbone", None)
-        config.pop("name", None)
-        config["discriminator"] = discriminator
-        if config.get("perceptual_model"):
-            config["perceptual_model"] = _deserialize(config["perceptual_model"], task_path)
-        task = cls.from_config({**config, "backbone": generator})
-        weights = os.path.join(preset_dir, preset_utils.TASK_WEIGHTS_FILE)
-        if load_weights and os.path.exists(weights):
-            try:
-                keras.saving.load_weights(task, weights, objects_to_skip=list(generator._flatten_layers()))
-            except Exception as e:
-                raise PresetError(f"could not load the discriminator weights from {weights}: {type(e).__name__}: {e}") from e
-        return task
-    if wants_gan:
-        kwargs = _gan_kwargs(builtin_name, generator, kwargs)
-    return cls(backbone=generator, **kwargs)
+    if not cls.needs_discriminator:
+        task_config = (read_task_config(preset_dir) or {}).get("config", {})
+        settings = {k: task_config[k] for k in cls.inference_settings if k in task_config}
+        return cls(backbone=generator, **{**settings, **kwargs})
+    recipe, weights_dir = training_recipe(preset_dir, type(generator).__name__)
+    config = {k: v for k, v in recipe.items() if k not in ("backbone", "name")}
+    config["discriminator"] = kwargs.pop("discriminator", None) or _deserialize(config["discriminator"], preset_dir)
+    if config.get("perceptual_model"):
+        config["perceptual_model"] = _deserialize(config["perceptual_model"], preset_dir)
+    task = cls.from_config({**config, **kwargs, "backbone": generator})
+    weights = None if weights_dir is None else os.path.join(weights_dir, TASK_WEIGHTS_FILE)
+    if load_weights and weights and os.path.exists(weights) and "discriminator" not in kwargs:
+        try:
+            task.load_task_weights(weights)
+        except Exception as e:
+            raise PresetError(f"could not load the discriminator weights from {weights}: {type(e).__name__}: {e}") from e
+    return task
+
+
+def count_parameters(model: keras.Model | None) -> int:
+    """Trainable parameters, as PyTorch's ``sum(p.numel() for p in model.parameters())`` counts them."""
+    if model is None:
+        return 0
+    return int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
+
+
+def list_presets(count_parameters_: bool = True) -> list[dict]:
+    """The preset table: name, family, resolution, description, license, whether weights ship,
+    and (by building each model, seconds for the large ones) the parameters of G and D."""
+    rows = []
+    for name, entry in registry.builtin_presets().items():
+        directory = entry["kaggle_handle"]
+        row = {"name": name, **entry["metadata"], "pretrained": registry.has_weights(directory)}
+        if count_parameters_:
+            generator = load_generator(directory, load_weights=False)
+            recipe, _ = training_recipe(directory, type(generator).__name__)
+            row["generator_parameters"] = count_parameters(generator)
+            row["discriminator_parameters"] = count_parameters(_deserialize(recipe["discriminator"], directory))
+            keras.backend.clear_session()
+        rows.append(row)
+    return rows

@@ -7,7 +7,7 @@ import keras
 
 from keras_inpaint import InpaintingGAN, Inpainter, count_parameters
 from keras_inpaint.masks import random_masks
-from keras_inpaint.models.inpainting_gan import _discriminate
+from keras_inpaint.models.inpainting_gan import discriminate
 from tests.conftest import stripe_images
 
 
@@ -52,8 +52,8 @@ def check_save_load_identical(model: InpaintingGAN, tmp_path, photo):
     images = np.random.default_rng(1).uniform(-1, 1, (2, 64, 64, 3)).astype("float32")
     masks = np.zeros((2, 64, 64, 1), np.float32)
     masks[:, 16:40, 8:30] = 1.0
-    a, _ = _discriminate(model.discriminator, images, masks, training=False)
-    b, _ = _discriminate(gan.discriminator, images, masks, training=False)
+    a, _ = discriminate(model.discriminator, images, masks, training=False)
+    b, _ = discriminate(gan.discriminator, images, masks, training=False)
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert gan.get_config()["adversarial_loss"] == model.get_config()["adversarial_loss"]
 

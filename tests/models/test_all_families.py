@@ -28,7 +28,7 @@ def build(family):
 
 
 def test_every_registered_family_is_covered():
-    assert {entry["family"] for entry in registry.builtin_presets().values()} == set(TINY)
+    assert {entry["metadata"]["family"] for entry in registry.builtin_presets().values()} == set(TINY)
 
 
 @pytest.mark.parametrize("family", sorted(TINY))

@@ -147,7 +147,7 @@ def test_ssim_term_enters_the_generator_loss():
         model.compile(jit_compile=False)
     logs_plain = plain.test_on_batch(images, masks, return_dict=True)
     logs_ssim = with_ssim.test_on_batch(images, masks, return_dict=True)
-    assert logs_plain["ssim_loss"] == 0.0 and logs_ssim["ssim_loss"] > 0.0
+    assert "ssim_loss" not in logs_plain and logs_ssim["ssim_loss"] > 0.0  # a term at weight 0 is not computed
     assert logs_ssim["g_loss"] == pytest.approx(logs_plain["g_loss"] + 50.0 * logs_ssim["ssim_loss"], rel=1e-4)
     assert InpaintingGAN.from_config(with_ssim.get_config()).ssim_weight == 50.0
 

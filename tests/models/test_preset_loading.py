@@ -36,9 +36,10 @@ def test_bundled_preset_loads_offline_and_inpaints(sample_photo):
 def test_every_tiny_preset_builds_a_gan(name):
     with pytest.warns(UserWarning, match="RANDOM weights"):
         gan = InpaintingGAN.from_preset(name)
-    entry = registry.builtin_presets()[name]
-    assert type(gan.generator).__name__ == entry["generator"][0]
-    assert gan.adversarial_loss == entry["gan"]["adversarial_loss"]
+    recipe = json.load(open(os.path.join(registry.preset_dir(name), "task.json")))["config"]
+    assert type(gan.generator).__name__ == recipe["backbone"]["class_name"]
+    assert type(gan.discriminator).__name__ == recipe["discriminator"]["class_name"]
+    assert gan.adversarial_loss == recipe["adversarial_loss"]
 
 
 def test_builtin_preset_without_weights_warns_and_builds_architecture():
@@ -117,7 +118,7 @@ def test_list_presets_table():
 
 def test_list_presets_counts_parameters_of_small_presets(monkeypatch):
     small = {k: v for k, v in registry.builtin_presets().items() if k.endswith("_tiny")}
-    monkeypatch.setattr(registry, "builtin_presets", lambda: small)
+    monkeypatch.setattr(registry, "builtin_presets", lambda: small)  # skip building the full-size ones
     rows = {row["name"]: row for row in ki.list_presets()}
     assert rows["lama_tiny"]["generator_parameters"] == ki.count_parameters(Inpainter.from_preset("lama_tiny").backbone)
     assert rows["lama_tiny"]["discriminator_parameters"] > 0
@@ -154,4 +155,43 @@ def test_bundled_migan_tiny_loads_offline_with_its_settings(sample_photo):
     error = np.abs(out[mask == 1].astype(float) - sample_photo[mask == 1]).mean()
     assert error < np.abs(128.0 - sample_photo[mask == 1]).mean()
     gan = InpaintingGAN.from_preset("migan_tiny")  # trained generator, the preset's discriminator and losses
-    assert gan.adversarial_loss == registry.builtin_presets()["migan_tiny"]["gan"]["adversarial_loss"]
+    recipe = json.load(open(os.path.join(registry.preset_dir("migan_tiny"), "task.json")))["config"]
+    assert gan.adversarial_loss == recipe["adversarial_loss"] and gan.r1_gamma == recipe["r1_gamma"]
+
+
+@pytest.mark.parametrize("name", sorted(registry.builtin_presets()))
+def test_one_recipe_per_preset_by_name_and_by_directory(name, tmp_path):
+    """A built-in name and the folder a GAN saves to give the same G, D and GAN configs
+    (loss kind, every weight, optimizers); the name's recipe is its folder's task.json."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        by_name = InpaintingGAN.from_preset(name)
+    config = without_names(by_name.get_config())
+    recipe = json.load(open(os.path.join(registry.preset_dir(name), "task.json")))["config"]
+    assert config == without_names(recipe)
+    assert config["discriminator"]["class_name"] != "None" and config["g_optimizer"]["class_name"] == "Adam"
+    if name.endswith("_tiny"):  # saving the full-size ones writes hundreds of MB
+        by_name.save_to_preset(str(tmp_path / "saved"))
+        assert without_names(InpaintingGAN.from_preset(str(tmp_path / "saved")).get_config()) == config
+    ki._backend.keras.backend.clear_session()
+
+
+def without_names(config):
+    """A config without Keras's object names (``lama_generator_3`` in a busy session) and
+    build/compile state (present once a nested model has run): the recipe's facts alone."""
+    if isinstance(config, dict):
+        return {k: without_names(v) for k, v in config.items()
+                if k not in ("name", "build_config", "compile_config")}
+    if isinstance(config, list):
+        return [without_names(v) for v in config]
+    return config
+
+
+def test_inpainter_preset_trains_with_its_family_reference_recipe(tmp_path):
+    """An Inpainter's preset has no recipe: its GAN gets the family's reference one and keeps
+    its own inference settings."""
+    Inpainter(ki.LamaGenerator(base_filters=8, num_blocks=1), working_size=96).save_to_preset(str(tmp_path / "p"))
+    gan = InpaintingGAN.from_preset(str(tmp_path / "p"))
+    reference = json.load(open(os.path.join(registry.preset_dir("lama_fourier_256"), "task.json")))["config"]
+    assert without_names(gan.get_config()["discriminator"]) == without_names(reference["discriminator"])
+    assert gan.feature_matching_weight == reference["feature_matching_weight"] and gan.working_size == 96

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from keras_inpaint import Inpainter
-from keras_inpaint.working_size import enlarge, shrink, working_shape
+from keras_inpaint.pipeline import enlarge, shrink, working_shape
 
 
 def test_working_shape_keeps_the_aspect_ratio_and_small_images():
