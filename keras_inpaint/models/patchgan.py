@@ -17,14 +17,28 @@ class PatchGANDiscriminator(InpaintingDiscriminator):
     stride-1 conv to one logit per patch. Filters double from ``base_filters`` up to 8x.
     With ``num_layers=3`` and ``padding=1`` each logit sees a 70x70 patch.
 
-    Input (N, H, W, C) images in [-1, 1]. Output ``[logits, features]``: logits
-    (N, h, w, 1) float32, and the list of the intermediate activations (one per LeakyReLU)
-    used for feature matching.
+    With the defaults (``padding=1``, ``norm="batch"``, ``bias_with_norm=False``) this is
+    exactly pix2pix's ``NLayerDiscriminator`` (``netD=basic``): the first and the logits convs
+    have a bias, the others none; BatchNorm eps 1e-5; no sigmoid (raw logits for a
+    with-logits loss). 256x256 in -> 30x30 logits out.
+
+    Input (N, H, W, C) in [-1, 1], C = ``input_channels``:
+
+    * 3: the image alone (real or generated);
+    * 4: the image, then its mask (1 in the hole);
+    * 6: pix2pix's conditional D. It expects concat(masked input image, image) along
+      channels, in this order: channels 0-2 = A, the generator's input image (the masked
+      image, holes set to 0, in [-1, 1], i.e. the first 3 channels of the generator input),
+      channels 3-5 = B, the real or generated image. That is pix2pix's
+      ``torch.cat((real_A, fake_B), 1)`` / ``torch.cat((real_A, real_B), 1)``.
+
+    Output ``[logits, features]``: logits (N, h, w, 1) float32, and the list of the
+    intermediate activations (one per LeakyReLU) used for feature matching.
 
     Args:
         base_filters: filters of the first layer (ndf, 64).
         num_layers: number of stride-2 layers (3 for 70x70; LaMa uses 4).
-        input_channels: channels of the images it judges (3).
+        input_channels: channels of the input, 3, 4 or 6 (see above; 3 by default).
         padding: zero padding before each 4x4 conv (1 in pix2pix, 2 in LaMa).
         norm: ``"batch"`` or ``"none"``.
         bias_with_norm: whether convs followed by a norm keep a bias (pix2pix: no; LaMa: yes).
@@ -42,6 +56,8 @@ class PatchGANDiscriminator(InpaintingDiscriminator):
         bias_with_norm: bool = False,
         **kwargs,
     ):
+        if input_channels < 1:
+            raise ValueError(f"input_channels must be positive; got {input_channels}.")
         if norm not in ("batch", "none"):
             raise ValueError(f"norm must be 'batch' or 'none'; got {norm!r}.")
         inputs = keras.Input(shape=(None, None, input_channels), name="images")

@@ -51,3 +51,21 @@ def test_save_load_identical(tiny_gan, tmp_path, sample_photo):
 
 def test_fit_reduces_hole_l1(tiny_gan):
     family_checks.check_fit_reduces_loss(tiny_gan)
+
+
+def test_three_channel_variant_ignores_the_mask_and_round_trips(tmp_path):
+    # input_channels=3 is the official checkpoints' U-Net: it still takes the zoo's 4-channel
+    # input and drops the mask channel before the first conv.
+    import keras
+
+    generator = Pix2PixGenerator(num_downsamplings=3, base_filters=8, input_channels=3)
+    assert count_parameters(generator) == count_parameters(Pix2PixGenerator(num_downsamplings=3, base_filters=8)) - 4 * 4 * 8
+    family_checks.check_config_round_trip(generator)
+    family_checks.check_output_shapes(generator, [(16, 24)])
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 16, 16, 4)).astype("float32")
+    y = x.copy()
+    y[..., 3] = 1.0 - y[..., 3]
+    np.testing.assert_array_equal(np.asarray(generator(x)), np.asarray(generator(y)))
+    generator.save(tmp_path / "g.keras")
+    reloaded = keras.saving.load_model(tmp_path / "g.keras")
+    np.testing.assert_array_equal(np.asarray(reloaded(x)), np.asarray(generator(x)))
