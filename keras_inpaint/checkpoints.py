@@ -27,8 +27,9 @@ through ``Unpickler.find_class``) and then calling what it got (``REDUCE``, ``NE
   types and ``torch.UntypedStorage`` -> dtype tags read by ``persistent_load``, which
   returns storage bytes, nothing else; ``torch.Size`` -> ``tuple``;
 - plain containers and scalars: ``builtins`` ``dict list tuple set frozenset int float
-  complex str bytes bytearray bool``, ``collections`` ``OrderedDict defaultdict``;
-  ``_codecs.encode`` (how protocol 2 pickles ``bytes``) -> a latin-1-only re-implementation;
+  complex str bool``, ``collections`` ``OrderedDict defaultdict``; ``builtins`` ``bytes
+  bytearray`` and ``_codecs.encode`` (how protocol 2 pickles bytes) -> re-implementations
+  that only turn latin-1 text into bytes (no ``bytes(10**12)``);
   ``numpy.dtype`` and ``numpy.core.multiarray.scalar`` (numpy scalars in hyper-parameters)
   -> re-implementations that accept plain numeric dtypes only;
 - the configuration objects of PyTorch Lightning checkpoints (LaMa's ``hyper_parameters``
@@ -53,6 +54,7 @@ import _compat_pickle
 import collections
 import io
 import os
+import pathlib
 import pickle
 import re
 import struct
@@ -96,7 +98,7 @@ _OMEGACONF = {
     "lightning.pytorch.callbacks.early_stopping": ("EarlyStopping",),
 }
 PLACEHOLDER_GLOBALS = frozenset(f"{module}.{name}" for module, names in _OMEGACONF.items() for name in names)
-_BUILTINS = {t.__name__: t for t in (dict, list, tuple, set, frozenset, int, float, complex, str, bytes, bytearray, bool)}
+_BUILTINS = {t.__name__: t for t in (dict, list, tuple, set, frozenset, int, float, complex, str, bool)}
 
 
 class Placeholder:
@@ -146,8 +148,9 @@ def plain_config(obj: Any) -> Any:
             return content  # None, or an interpolation / "???" string
         if kind.startswith("omegaconf.nodes."):
             return plain_config(state.get("_val"))
-        if kind.startswith("pathlib."):
-            return "/".join(str(a) for a in obj.args)
+        if kind.startswith("pathlib."):  # pure paths only join strings; nothing touches the filesystem
+            pure = pathlib.PureWindowsPath if "Windows" in kind else pathlib.PurePosixPath
+            return str(pure(*(str(a) for a in obj.args)))
         if kind.startswith("typing."):
             return kind
         return obj
@@ -210,6 +213,19 @@ def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, state=Non
     return data
 
 
+def _byte_string(kind):
+    """``bytes``/``bytearray`` as protocol 2 pickles them (``()`` or ``(text, "latin-1")``), not ``bytes(10**12)``."""
+
+    def build(*args):
+        if args == ():
+            return kind()
+        if len(args) in (1, 2) and isinstance(args[0], (bytes, str)):
+            return kind(args[0].encode("latin-1") if isinstance(args[0], str) else args[0])
+        raise CheckpointError(f"{kind.__name__}{args!r:.40} is not how pickle stores {kind.__name__}; refused.")
+
+    return build
+
+
 def _codecs_encode(text, encoding="latin1"):
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
         raise CheckpointError(f"_codecs.encode with {encoding!r} is not how pickle stores bytes; refused.")
@@ -246,6 +262,8 @@ ALLOWED_GLOBALS: dict[str, Any] = {
     "collections.OrderedDict": collections.OrderedDict,
     "collections.defaultdict": collections.defaultdict,
     **{f"builtins.{name}": t for name, t in _BUILTINS.items()},
+    "builtins.bytes": _byte_string(bytes),
+    "builtins.bytearray": _byte_string(bytearray),
     "_codecs.encode": _codecs_encode,
     "numpy.dtype": _NumpyDtype,
     "numpy.core.multiarray.scalar": _numpy_scalar,

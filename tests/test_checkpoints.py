@@ -167,7 +167,7 @@ def lama_hyper_parameters(ngf=8, n_blocks=2, ndf=8, n_layers=3):
     """A trimmed LaMa training config (configs/training/lama-fourier.yaml's layout)."""
     return {
         "run_title": "test",
-        "location": {"data_root_dir": _new(PosixPath, parts=("data", "places")), "out_root_dir": "/tmp/out"},
+        "location": {"data_root_dir": _new(PosixPath, parts=("/", "data", "places")), "out_root_dir": "/tmp/out"},
         "generator": {"kind": "ffc_resnet", "input_nc": 4, "output_nc": 3, "ngf": ngf, "n_downsampling": 3,
                       "n_blocks": n_blocks, "add_out_act": "sigmoid",
                       "init_conv_kwargs": {"ratio_gin": 0, "ratio_gout": 0, "enable_lfu": False},
@@ -261,7 +261,7 @@ def test_lightning_checkpoint_with_omegaconf_hyper_parameters(tmp_path):
     assert config["generator"]["resnet_conv_kwargs"]["ratio_gout"] == "${generator.resnet_conv_kwargs.ratio_gin}"
     assert config["discriminator"] == {"kind": "pix2pixhd_nlayer", "input_nc": 3, "ndf": 8, "n_layers": 3}
     assert config["trainer"]["kwargs"]["gpus"] == [0, 1]
-    assert config["location"]["data_root_dir"] == "data/places"
+    assert config["location"]["data_root_dir"] == "/data/places"
     (callback_key, callback_state), = loaded["callbacks"].items()
     assert isinstance(callback_key, type) and issubclass(callback_key, Placeholder)
     np.testing.assert_array_equal(callback_state["best_model_score"], np.float32(0.91))
@@ -422,3 +422,30 @@ def test_matches_real_torch_save(tmp_path):
     with pytest.raises(CheckpointError, match="'posix.system'"):
         read_state_dict(str(tmp_path / "evil.pth"))
     assert not marker.exists()
+
+
+def test_real_omegaconf_hyper_parameters(tmp_path):
+    """Only where torch and omegaconf are installed (never required): a real DictConfig reads as placeholders."""
+    torch = pytest.importorskip("torch")
+    omegaconf_module = pytest.importorskip("omegaconf")
+    import pathlib
+
+    config = omegaconf_module.OmegaConf.create(
+        {"generator": {"ngf": 64, "n_blocks": 18, "ratio": "${generator.ngf}"}, "gpus": [0, 1],
+         "root": pathlib.PosixPath("/data/places")}, flags={"allow_objects": True})
+    torch.save({"state_dict": {"generator.w": torch.ones(2)}, "hyper_parameters": {"config": config},
+                "score": np.float64(0.5)}, tmp_path / "best.ckpt")
+    loaded = read_state_dict(str(tmp_path / "best.ckpt"))
+    assert isinstance(loaded["hyper_parameters"]["config"], Placeholder)
+    assert plain_config(loaded["hyper_parameters"]) == {"config": {
+        "generator": {"ngf": 64, "n_blocks": 18, "ratio": "${generator.ngf}"}, "gpus": [0, 1], "root": "/data/places"}}
+    assert loaded["score"] == 0.5
+
+
+def test_bytes_as_protocol_2_pickles_them_and_no_huge_allocations(tmp_path):
+    state = {"w": tensor(np.zeros(2, np.float32)), "blob": b"\x00\xffabc", "empty": b"", "array": bytearray(b"xy")}
+    loaded = read_state_dict(write_torch_checkpoint(tmp_path / "bytes.pth", state))
+    assert loaded["blob"] == b"\x00\xffabc" and loaded["empty"] == b"" and loaded["array"] == bytearray(b"xy")
+    huge = _as_global("builtins", "bytearray")(lambda *a: None)
+    with pytest.raises(CheckpointError, match="not how pickle stores bytearray"):
+        read_state_dict(write_torch_checkpoint(tmp_path / "huge.pth", {"x": _Call(huge, 10**12)}))
