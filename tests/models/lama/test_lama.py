@@ -1,26 +1,11 @@
-import os
-
 import keras
 import numpy as np
 import pytest
 
 from keras_inpaint import InpaintingGAN, LamaDiscriminator, LamaGenerator, count_parameters
-from keras_inpaint.models.lama import convert
 from tests.models import family_checks
 
-REFERENCE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "fixtures", "lama_reference")
-needs_reference = pytest.mark.skipif(not os.path.isdir(REFERENCE), reason="../shared/fixtures/lama_reference is absent")
-
-
-def logits_of(generator, inputs_nhwc):
-    """The pre-sigmoid output of a LamaGenerator for LaMa-style inputs (image in [0, 1], mask)."""
-    ours = np.concatenate([inputs_nhwc[..., :3] * 2.0 - 1.0, inputs_nhwc[..., 3:]], axis=-1)
-    model = keras.Model(generator.input, generator.get_layer("logits").output)
-    return np.asarray(model(ours, training=False))
-
-
-def nhwc(array):
-    return np.transpose(array, (0, 2, 3, 1))
+# The checkpoint converter and the official-output parity tests are in test_lama_convert.py.
 
 
 @pytest.fixture
@@ -29,57 +14,6 @@ def tiny_gan():
     model = InpaintingGAN(generator, LamaDiscriminator(base_filters=8, num_layers=2), seed=0)
     model.compile(jit_compile=False)
     return model
-
-
-def test_full_size_parameter_counts_match_official_lama():
-    # Counted from the official code: lama-fourier 27,048,835; big-lama 50,975,875; NLayer D 6,962,369.
-    assert count_parameters(LamaGenerator(num_blocks=9)) == 27_048_835
-    assert count_parameters(LamaGenerator(num_blocks=18)) == 50_975_875
-    assert count_parameters(LamaDiscriminator()) == 6_962_369
-
-
-@needs_reference
-def test_converted_official_weights_reproduce_official_outputs():
-    """The official LaMa generator's weights and outputs (non-square 64x88, eval-mode BatchNorm)."""
-    state = convert.load_state_dict(os.path.join(REFERENCE, "weights.npz"))
-    assert convert.infer_config(state) == {"base_filters": 8, "num_downsamplings": 3, "num_blocks": 2, "global_ratio": 0.75}
-    inpainter = convert.convert(state)
-    assert count_parameters(inpainter.backbone) == 135_571
-    io = np.load(os.path.join(REFERENCE, "io.npz"))
-    logits = logits_of(inpainter.backbone, nhwc(io["input"]))
-    np.testing.assert_allclose(logits, nhwc(io["logits"]), atol=1e-4, rtol=0)
-    assert np.abs(logits - nhwc(io["logits"])).max() < 1e-5
-    # Through .inpaint on the unpadded 61x83 photo: the hole differs only near the padded border.
-    image, mask = nhwc(io["image"])[:, :61, :83], nhwc(io["mask"])[:, :61, :83]
-    filled = inpainter.inpaint(image, mask)
-    np.testing.assert_allclose(filled, nhwc(io["inpainted"])[:, :61, :83], atol=1e-4)
-
-
-@needs_reference
-def test_converter_writes_a_preset_that_reloads(tmp_path):
-    from keras_inpaint import Inpainter
-
-    convert.main([os.path.join(REFERENCE, "weights.npz"), str(tmp_path / "preset")])
-    reloaded = Inpainter.from_preset(str(tmp_path / "preset"))
-    io = np.load(os.path.join(REFERENCE, "io.npz"))
-    np.testing.assert_allclose(logits_of(reloaded.backbone, nhwc(io["input"])), nhwc(io["logits"]), atol=1e-4)
-
-
-@needs_reference
-def test_converter_rejects_incomplete_or_foreign_state_dicts():
-    state = convert.load_state_dict(os.path.join(REFERENCE, "weights.npz"))
-    missing = {k: v for k, v in state.items() if k != "model.5.conv1.ffc.convg2g.fu.bn.running_var"}
-    with pytest.raises(ValueError, match="model.5.conv1.ffc.convg2g.fu.bn.running_var"):
-        convert.convert(missing)
-    extra = {**state, "model.99.weight": np.zeros(3, np.float32)}
-    with pytest.raises(ValueError, match="model.99.weight"):
-        convert.convert(extra)
-    with pytest.raises(ValueError, match="not a LaMa FFCResNetGenerator"):
-        convert.convert({"conv.weight": np.zeros((1, 1, 1, 1))})
-    prefixed = {f"generator.{k}": v for k, v in state.items()}
-    prefixed["discriminator.model0.0.weight"] = np.zeros(2)
-    np.savez(os.path.join(os.environ.get("TMPDIR", "/tmp"), "lama_prefixed.npz"), **prefixed)
-    assert convert.infer_config(convert.load_state_dict(os.path.join(os.environ.get("TMPDIR", "/tmp"), "lama_prefixed.npz")))["num_blocks"] == 2
 
 
 def test_config_round_trip():
