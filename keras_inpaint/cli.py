@@ -206,6 +206,13 @@ def cmd_export(args) -> None:
     print(f"wrote {args.output}")
 
 
+def cmd_convert(args) -> None:
+    from keras_inpaint.convert import convert_checkpoint
+
+    convert_checkpoint(args.checkpoint, args.out_dir, family=args.family, discriminator_checkpoint=args.discriminator)
+    print(f"wrote preset {args.out_dir}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keras-inpaint", description="Fill the holes of photos with Keras inpainting GANs.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -280,16 +287,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SavedModel: inpaint images larger than this at this size (auto: the preset's; 0: full size)")
     p.set_defaults(func=cmd_export)
 
+    p = verbs.add_parser("convert", help="convert an official LaMa / DeepFill v2 / pix2pix checkpoint into a preset")
+    p.add_argument("checkpoint", help=".ckpt / .pt / .pth (read without torch, no code run) or .npz of the state dict")
+    p.add_argument("out_dir", help="the preset folder to write (must not exist or be empty)")
+    p.add_argument("--family", help="the checkpoint's family (default: read from its tensor names)")
+    p.add_argument("--discriminator", metavar="CHECKPOINT", help="a separate discriminator file (pix2pix's latest_net_D.pth)")
+    p.set_defaults(func=cmd_convert)
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from keras_inpaint.errors import InpaintInputError, PresetError
+    from keras_inpaint.errors import CheckpointError, InpaintInputError, PresetError
 
     try:
         args.func(args)
-    except (UserError, PresetError, InpaintInputError, FileNotFoundError) as e:
+    except (UserError, PresetError, InpaintInputError, CheckpointError, FileNotFoundError) as e:
         print(f"keras-inpaint: error: {e}", file=sys.stderr)
         return 1
     return 0

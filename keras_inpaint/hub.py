@@ -107,6 +107,12 @@ def render_model_card(preset_dir: str, repo_id: str, metrics: dict | None = None
         json.dumps(arguments, indent=2, sort_keys=True),
         "```",
     ]
+    source = metadata.get("converted_from")
+    if source:
+        body += ["", "## Provenance", "",
+                 f"Converted from `{source['file']}` (sha256 `{source['sha256']}`), the {source['work']} "
+                 f"checkpoint; code: {source['code']}. License of the original weights: **{source['license']}**. "
+                 f"Discriminator: {source['discriminator'] or 'none in the checkpoint; it starts fresh'}."]
     if training:
         body += ["", "## Training configuration", "", "```json", json.dumps(training, indent=2, sort_keys=True, default=str), "```"]
     if metrics:
@@ -130,7 +136,7 @@ def upload_preset(handle: str, preset_dir: str, private: bool = False, token: st
     api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
     card.validate(repo_type="model")  # the Hub's own YAML check of the header
     operations = [CommitOperationAdd("README.md", str(card).encode("utf-8"))]
-    for name in sorted(os.listdir(preset_dir)):
+    for name in sorted(os.listdir(preset_dir)):  # a converted preset's own README.md is replaced
         path = os.path.join(preset_dir, name)
         if os.path.isfile(path) and name != "README.md":
             operations.append(CommitOperationAdd(name, path))

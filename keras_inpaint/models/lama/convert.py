@@ -1,8 +1,8 @@
 """Convert official LaMa checkpoints (PyTorch Lightning ``.ckpt``, ``.pth``, ``.npz``) into Keras models.
 
-Usage::
+Usage (the preset is written by :mod:`keras_inpaint.convert`)::
 
-    python -m keras_inpaint.models.lama.convert big-lama/models/best.ckpt ./big_lama_preset
+    keras-inpaint convert big-lama/models/best.ckpt ./big_lama_preset
 
 Files are read by :func:`keras_inpaint.checkpoints.read_state_dict`: no torch, no code in the
 checkpoint is run. A LaMa training checkpoint (``best.ckpt``) holds the whole training module:
@@ -26,8 +26,6 @@ The interface every family's converter implements: :data:`FAMILY`, :data:`SOURCE
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
 from typing import Any, Mapping
 
@@ -288,32 +286,3 @@ def convert_discriminator(state_dict: Any) -> LamaDiscriminator | None:
     _plan_layer(discriminator.get_layer("logits_conv"), f"model{n + 1}.0", plan, batchnorms)
     _fill("LaMa discriminator", plan, batchnorms, state)
     return discriminator
-
-
-def convert(checkpoint: Any, preset_dir: str | None = None):
-    """Build an ``Inpainter`` around the converted generator; save it as a preset if asked.
-
-    The Inpainter runs at full resolution without blending (``working_size=None,
-    blend=None``), as LaMa predicts; see :data:`INFERENCE` for the remaining differences.
-    """
-    from keras_inpaint.models.inpainter import Inpainter
-
-    inpainter = Inpainter(convert_generator(checkpoint), working_size=None, blend=None)
-    if preset_dir is not None:
-        inpainter.save_to_preset(preset_dir)
-    return inpainter
-
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("checkpoint", help="LaMa .ckpt/.pth (read without torch) or a .npz of the state dict")
-    parser.add_argument("preset_dir", help="where to write the keras_inpaint preset")
-    args = parser.parse_args(argv)
-    if os.path.exists(os.path.join(args.preset_dir, "config.json")):
-        parser.error(f"{args.preset_dir} already holds a preset; choose an empty directory.")
-    convert(args.checkpoint, args.preset_dir)
-    print(f"wrote {args.preset_dir}")
-
-
-if __name__ == "__main__":
-    main()

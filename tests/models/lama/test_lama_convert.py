@@ -138,9 +138,11 @@ def test_converted_generator_reproduces_official_outputs():
 def test_converter_writes_a_preset_that_reloads(tmp_path):
     from keras_inpaint import Inpainter
 
-    convert.main([os.path.join(REFERENCE, "weights.npz"), str(tmp_path / "preset")])
+    from keras_inpaint.convert import convert_checkpoint
+
+    convert_checkpoint(os.path.join(REFERENCE, "weights.npz"), str(tmp_path / "preset"))
     reloaded = Inpainter.from_preset(str(tmp_path / "preset"))
-    assert reloaded.working_size is None and reloaded.blend is None
+    assert reloaded.working_size is None and reloaded.blend is None and reloaded.pad_mode == "symmetric"
     io = reference_io()
     np.testing.assert_allclose(logits_of(reloaded.backbone, nhwc(io["input"])), nhwc(io["logits"]), atol=1e-4)
     # Through .inpaint on the padded size (no further padding): LaMa's inpainted array.
