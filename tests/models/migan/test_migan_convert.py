@@ -194,3 +194,25 @@ def test_discriminator_missing_extra_and_wrong_shape_are_named(discriminator_sta
             "unexpected", "b4.fc.w1")
     _raises(convert.convert_discriminator, {**discriminator_state, "b4.out.weight": np.zeros((2, 32), np.float32)},
             "wrong shape", "b4.out.weight")
+
+
+@needs_fixtures
+def test_summed_discriminator_gives_the_same_logits(discriminator_state, io):
+    # num_reparam_tensors=1 holds the summed form (8,067,723 parameters at full size): same forward pass.
+    from keras_inpaint.models.migan.migan_discriminator import MiganDiscriminator
+    from keras_inpaint.models.migan.migan_layers import ReparamConv2D
+
+    reparam = convert.convert_discriminator(discriminator_state)
+    summed = MiganDiscriminator(resolution=64, channel_base=512, max_channels=32, layout="official",
+                                num_reparam_tensors=1)
+    for source, target in zip(reparam.layers, summed.layers):
+        if isinstance(source, ReparamConv2D):
+            target.tensors[0].assign(sum(np.asarray(t) for t in source.tensors))
+            if source.bias is not None:
+                target.bias.assign(source.bias)
+        else:
+            for a, b in zip(target.weights, source.weights):
+                a.assign(b)
+    d_input = io["d_input"]
+    ours = np.concatenate([nhwc(d_input[:, 1:]), nhwc(0.5 - d_input[:, :1])], axis=-1)
+    np.testing.assert_allclose(np.asarray(summed(ours)[0]).reshape(4, 1), io["d_output"], atol=TOLERANCE, rtol=0)
