@@ -152,7 +152,8 @@ def _resolution(state_dict, pattern: re.Pattern, what: str) -> int:
     roots = sorted({int(m.group(1)) for k in _keys(state_dict) if (m := pattern.match(k))})
     if len(roots) != 1:
         first = ", ".join(sorted(_keys(state_dict))[:5])
-        raise CheckpointError(f"not an MI-GAN {what} state dict: expected one {pattern.pattern!r} tensor, found "
+        label = "encoder.b{R}.fromrgb.weight" if what == "generator" else "b{R}.fromrgb.w0"
+        raise CheckpointError(f"not an MI-GAN {what} state dict: expected one {label} tensor, found "
                               f"{len(roots)} (first keys: {first})")
     resolution = roots[0]
     if resolution < 8 or resolution & (resolution - 1):
