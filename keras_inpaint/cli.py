@@ -287,11 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SavedModel: inpaint images larger than this at this size (auto: the preset's; 0: full size)")
     p.set_defaults(func=cmd_export)
 
-    p = verbs.add_parser("convert", help="convert an official LaMa / DeepFill v2 / pix2pix checkpoint into a preset")
+    p = verbs.add_parser("convert", help="convert an official LaMa / MI-GAN / DeepFill v2 / pix2pix checkpoint into a preset")
     p.add_argument("checkpoint", help=".ckpt / .pt / .pth (read without torch, no code run) or .npz of the state dict")
     p.add_argument("out_dir", help="the preset folder to write (must not exist or be empty)")
     p.add_argument("--family", help="the checkpoint's family (default: read from its tensor names)")
-    p.add_argument("--discriminator", metavar="CHECKPOINT", help="a separate discriminator file (pix2pix's latest_net_D.pth)")
+    p.add_argument("--discriminator", metavar="CHECKPOINT", help="a separate discriminator state dict (pix2pix's latest_net_D.pth, MI-GAN's)")
     p.set_defaults(func=cmd_convert)
     return parser
 

@@ -24,11 +24,12 @@ from keras_inpaint.hub import render_model_card
 from keras_inpaint.models.deepfill_v2 import convert as deepfill_v2_convert
 from keras_inpaint.models.inpainting_gan import InpaintingGAN
 from keras_inpaint.models.lama import convert as lama_convert
+from keras_inpaint.models.migan import convert as migan_convert
 from keras_inpaint.models.pix2pix import convert as pix2pix_convert
 from keras_inpaint.models.preset_loading import training_recipe
 from keras_inpaint.models.registry import family_reference_preset, preset_dir
 
-CONVERTERS: dict[str, ModuleType] = {m.FAMILY: m for m in (lama_convert, deepfill_v2_convert, pix2pix_convert)}
+CONVERTERS: dict[str, ModuleType] = {m.FAMILY: m for m in (lama_convert, migan_convert, deepfill_v2_convert, pix2pix_convert)}
 # What the original prediction code does that a preset setting expresses (see each INFERENCE).
 INFERENCE_SETTINGS = {"lama": {"pad_mode": "symmetric"}}
 
@@ -77,9 +78,9 @@ def convert_checkpoint(checkpoint: str, out_dir: str, family: str | None = None,
     discriminator = module.convert_discriminator(state) if family == "lama" else None
     if discriminator_checkpoint is not None:
         d_state = _read(discriminator_checkpoint)
-        if family != "pix2pix" or not pix2pix_convert.is_discriminator(d_state):
+        if not getattr(module, "is_discriminator", lambda _: False)(d_state):
             raise CheckpointError(f"{discriminator_checkpoint} is not a discriminator checkpoint of {family}.")
-        discriminator = pix2pix_convert.convert_discriminator(d_state)
+        discriminator = module.convert_discriminator(d_state)
     reference = family_reference_preset(type(generator).__name__)
     recipe, _ = training_recipe(preset_dir(reference), type(generator).__name__)
     config = {k: v for k, v in recipe.items() if k not in ("backbone", "name")}
