@@ -1,17 +1,22 @@
+import warnings
+
 import numpy as np
 import pytest
 
-from keras_inpaint import DeepFillV2Generator, InpaintingGAN, SNPatchGANDiscriminator, count_parameters
-from keras_inpaint.models.deepfill_v2.deepfill_v2_presets import DEEPFILL_GAN, PRESETS
-from tests.models import family_checks
+from keras_inpaint import DeepFillV2Generator, Inpainter, InpaintingGAN, SNPatchGANDiscriminator, count_parameters
+from tests.models.family_test_case import FamilyTestCase
 
 
-@pytest.fixture
-def tiny_gan():
-    model = InpaintingGAN(DeepFillV2Generator(base_filters=8), SNPatchGANDiscriminator(base_filters=8, num_layers=3),
-                          seed=0, **DEEPFILL_GAN)
-    model.compile(jit_compile=False)
-    return model
+class TestDeepFillV2Family(FamilyTestCase):
+    generator_cls = DeepFillV2Generator
+    init_kwargs = {"base_filters": 8}
+    discriminator_cls = SNPatchGANDiscriminator
+    discriminator_kwargs = {"base_filters": 8, "num_layers": 3}
+    recipe_preset = "deepfill_v2_tiny"
+    sizes = ((32, 32), (32, 56))
+    photo_size = (45, 70)
+    exact_under_rounding = False
+
 
 
 def test_full_size_parameter_counts():
@@ -24,9 +29,11 @@ def test_full_size_parameter_counts():
 
 def test_presets_build_and_refuse_three_channel_gates():
     for name in ("deepfill_v2_256", "deepfill_v2_tiny"):
-        generator_spec, discriminator_spec = PRESETS[name]["generator"], PRESETS[name]["discriminator"]
-        assert isinstance(DeepFillV2Generator(**generator_spec[1]), DeepFillV2Generator)
-        assert isinstance(SNPatchGANDiscriminator(**discriminator_spec[1]), SNPatchGANDiscriminator)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # random weights
+            gan = InpaintingGAN.from_preset(name)
+        assert isinstance(gan.generator, DeepFillV2Generator)
+        assert isinstance(gan.discriminator, SNPatchGANDiscriminator)
     with pytest.raises(ValueError, match="base_filters // 2 != 3"):
         DeepFillV2Generator(base_filters=6)
 
@@ -49,21 +56,5 @@ def test_discriminator_sees_the_mask_and_spectral_norm():
     assert any("SpectralNormalization" in type(layer).__name__ for layer in d.layers)
 
 
-def test_config_round_trip():
-    family_checks.check_config_round_trip(DeepFillV2Generator(base_filters=4))
 
 
-def test_output_shapes_square_and_non_square():
-    family_checks.check_output_shapes(DeepFillV2Generator(base_filters=4), [(32, 32), (32, 56)])
-
-
-def test_known_pixels_preserved_on_any_size(tiny_gan, sample_photo):
-    family_checks.check_known_pixels_preserved(tiny_gan, sample_photo[:45, :70])
-
-
-def test_save_load_identical(tiny_gan, tmp_path, sample_photo):
-    family_checks.check_save_load_identical(tiny_gan, tmp_path, sample_photo[:64, :96])
-
-
-def test_fit_reduces_hole_l1(tiny_gan):
-    family_checks.check_fit_reduces_loss(tiny_gan, size=64)

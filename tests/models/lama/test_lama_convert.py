@@ -11,7 +11,7 @@ from keras_inpaint import InpaintingGAN, count_parameters
 from keras_inpaint.checkpoints import read_state_dict
 from keras_inpaint.errors import CheckpointError
 from keras_inpaint.models.lama import LamaDiscriminator, LamaGenerator, convert
-from tests.models import family_checks
+from tests.models.family_test_case import check_config_round_trip
 from tests.test_checkpoints import lama_hyper_parameters, lightning_checkpoint, write_torch_checkpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -193,7 +193,7 @@ def test_lightning_checkpoint_converts_generator_and_discriminator(tmp_path):
     assert len(features) == 5
     for ours, theirs in zip(features, reference_features):
         np.testing.assert_allclose(np.asarray(ours), nhwc(theirs), atol=1e-4, rtol=0)
-    family_checks.check_config_round_trip(discriminator)
+    check_config_round_trip(discriminator)
 
 
 def test_matches():

@@ -3,22 +3,40 @@ import numpy as np
 import pytest
 
 from keras_inpaint import InpaintingGAN, MiganDiscriminator, MiganGenerator, count_parameters
-from keras_inpaint.models.migan.migan_presets import MIGAN_GAN
-from tests.models import family_checks
+from keras_inpaint.models import registry
+from tests.models.family_test_case import FamilyTestCase, check_config_round_trip, preset_training_kwargs
+
+MIGAN_GAN = preset_training_kwargs("migan_tiny")
 
 
 def tiny_generator():
     return MiganGenerator(resolution=64, channel_base=1024, max_channels=64)
 
 
-@pytest.fixture
-def tiny_gan():
-    discriminator = MiganDiscriminator(resolution=64, channel_base=512, max_channels=32)
-    model = InpaintingGAN(tiny_generator(), discriminator, seed=0, **MIGAN_GAN)
+class TestMiganFamily(FamilyTestCase):
+    generator_cls = MiganGenerator
+    init_kwargs = {"resolution": 64, "channel_base": 1024, "max_channels": 64}
+    discriminator_cls = MiganDiscriminator
+    discriminator_kwargs = {"resolution": 64, "channel_base": 512, "max_channels": 32}
+    recipe_preset = "migan_tiny"
     # MI-GAN's linear RGB skip outputs start near 0 and learn slowly: a larger learning rate
     # lets 45 steps show the fall.
-    model.compile(g_optimizer=keras.optimizers.Adam(3e-3), jit_compile=False)
-    return model
+    g_learning_rate = 3e-3
+    fit_steps = 45
+    photo_size = (45, 70)
+
+
+class TestMiganOfficialFamily(TestMiganFamily):
+    """MI-GAN's own layout (input adapter, fixed FIR taps, stored noise); MI-GAN itself only
+    takes R x R, ours tiles the stored noise maps elsewhere."""
+
+    init_kwargs = {**TestMiganFamily.init_kwargs, "layout": "official"}
+    discriminator_kwargs = {**TestMiganFamily.discriminator_kwargs, "layout": "official"}
+    sizes = ((64, 64), (48, 80))
+    # Its linear output starts near the stripes' mean, so the hole L1 starts lower and falls
+    # less in 45 steps (measured 0.120 -> 0.108): a 5 % fall is asked for here.
+    fit_reduction = 0.95
+
 
 
 @pytest.mark.parametrize("resolution", [256, 512])
@@ -27,12 +45,6 @@ def test_full_size_parameter_counts(resolution):
     assert abs(count_parameters(MiganGenerator(resolution=resolution)) / 5.9e6 - 1) < 0.03
 
 
-def test_config_round_trip():
-    family_checks.check_config_round_trip(tiny_generator())
-
-
-def test_output_shapes_square_and_non_square():
-    family_checks.check_output_shapes(tiny_generator(), [(32, 32), (48, 80)])
 
 
 def test_inference_is_deterministic_despite_noise_injection():
@@ -43,16 +55,7 @@ def test_inference_is_deterministic_despite_noise_injection():
     np.testing.assert_array_equal(np.asarray(generator(x, training=False)), np.asarray(generator(x, training=False)))
 
 
-def test_known_pixels_preserved_on_any_size(tiny_gan, sample_photo):
-    family_checks.check_known_pixels_preserved(tiny_gan, sample_photo[:45, :70])
 
-
-def test_save_load_identical(tiny_gan, tmp_path, sample_photo):
-    family_checks.check_save_load_identical(tiny_gan, tmp_path, sample_photo[:64, :96])
-
-
-def test_fit_reduces_hole_l1(tiny_gan):
-    family_checks.check_fit_reduces_loss(tiny_gan, steps=45)
 
 
 # --- the official layout (MI-GAN's inference Generator and training Discriminator) --------------------------------
@@ -91,15 +94,19 @@ def test_official_discriminator_parameter_counts(resolution, reparam_total, summ
 
 
 def test_full_size_presets_use_the_official_layout():
-    from keras_inpaint.models.migan.migan_presets import PRESETS
+    import json
+    import os
+
+    def recipe(name):
+        return json.load(open(os.path.join(registry.preset_dir(name), "task.json")))["config"]
 
     for name, resolution in (("migan_256", 256), ("migan_512", 512)):
-        assert PRESETS[name]["generator"] == ("MiganGenerator", {
-            "resolution": resolution, "channel_base": 32768, "max_channels": 512, "layout": "official"})
-        assert PRESETS[name]["discriminator"] == ("MiganDiscriminator", {
-            "resolution": resolution, "channel_base": 32768, "max_channels": 512, "layout": "official",
-            "num_reparam_tensors": 9})
-    assert "layout" not in PRESETS["migan_tiny"]["generator"][1]  # v0, the default
+        generator, discriminator = recipe(name)["backbone"]["config"], recipe(name)["discriminator"]["config"]
+        assert (generator["resolution"], generator["channel_base"], generator["max_channels"], generator["layout"]) == (
+            resolution, 32768, 512, "official")
+        assert (discriminator["resolution"], discriminator["layout"], discriminator["num_reparam_tensors"]) == (
+            resolution, "official", 9)
+    assert recipe("migan_tiny")["backbone"]["config"]["layout"] == "v0"  # the bundled weights' layout
 
 
 def test_layout_is_checked():
@@ -112,12 +119,8 @@ def test_layout_is_checked():
 def test_official_config_round_trip():
     generator = tiny_official_generator()
     assert generator.get_config()["layout"] == "official"
-    family_checks.check_config_round_trip(generator)
+    check_config_round_trip(generator)
 
-
-def test_official_output_shapes_square_and_non_square():
-    # MI-GAN itself only takes R x R; ours tiles the stored noise maps elsewhere.
-    family_checks.check_output_shapes(tiny_official_generator(), [(64, 64), (32, 32), (48, 80)])
 
 
 def test_official_inference_is_deterministic_and_xla_matches_eager():
@@ -154,16 +157,6 @@ def test_official_discriminator_minibatch_groups():
     np.testing.assert_array_equal(y[..., :3], x)
 
 
-@pytest.fixture
-def tiny_official_gan():
-    discriminator = MiganDiscriminator(resolution=64, channel_base=512, max_channels=32, layout="official")
-    model = InpaintingGAN(tiny_official_generator(), discriminator, seed=0, **MIGAN_GAN)
-    model.compile(g_optimizer=keras.optimizers.Adam(3e-3), jit_compile=False)
-    return model
-
-
-def test_official_save_load_identical(tiny_official_gan, tmp_path, sample_photo):
-    family_checks.check_save_load_identical(tiny_official_gan, tmp_path, sample_photo[:64, :96])
 
 
 def test_official_gan_trains():

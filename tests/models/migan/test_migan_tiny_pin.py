@@ -10,9 +10,10 @@ import os
 import numpy as np
 import pytest
 
+from keras_inpaint.models import registry
 from keras_inpaint.models.preset_loading import load_generator
 
-PRESET = os.path.join(os.path.dirname(__file__), "..", "..", "..", "keras_inpaint", "assets", "presets", "migan_tiny")
+PRESET = registry.preset_dir("migan_tiny")
 
 EXPECTED = {
     (128, 128): {
