@@ -7,6 +7,7 @@
 
 from keras_inpaint import _backend  # noqa: F401  (selects the TensorFlow backend first)
 from keras_inpaint import data, losses, masks
+from keras_inpaint.convert import convert_checkpoint
 from keras_inpaint.evaluation import evaluate
 from keras_inpaint.errors import InpaintInputError, PresetError
 from keras_inpaint.hub import upload_preset
@@ -39,6 +40,7 @@ __all__ = [
     "PresetError",
     "SNPatchGANDiscriminator",
     "__version__",
+    "convert_checkpoint",
     "count_parameters",
     "data",
     "evaluate",

@@ -13,7 +13,8 @@ import sys
 from keras_inpaint.evaluation import BASELINES, evaluate
 from keras_inpaint.masks import MASK_SETTINGS, MIXED
 from keras_inpaint.models.inpainting_gan import DISCRIMINATOR_TERMS, GENERATOR_TERMS, InpaintingGAN
-from keras_inpaint.training import LR_SCHEDULES, train
+from keras_inpaint import training
+from keras_inpaint.training import LR_SCHEDULES
 
 SAMPLE_PHOTO = os.path.join(os.path.dirname(__file__), "assets", "chelsea.jpg")
 DEFAULT_PRESET = "lama_tiny"
@@ -21,9 +22,15 @@ DEFAULT_PRESET = "lama_tiny"
 LOSS_WEIGHT_FLAGS = {term.weight: term.help for term in GENERATOR_TERMS + DISCRIMINATOR_TERMS if term.weight}
 
 
-def default_of(function, argument: str):
-    """A library function's default for ``argument``: the CLI's defaults are the library's."""
-    return inspect.signature(function).parameters[argument].default
+def defaults_of(function) -> dict:
+    """A library function's keyword defaults: the CLI's defaults are the library's."""
+    return {name: p.default for name, p in inspect.signature(function).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+TRAIN_DEFAULTS = defaults_of(training.train)
+EVALUATE_DEFAULTS = defaults_of(evaluate)
+GAN_DEFAULTS = defaults_of(InpaintingGAN)
 
 
 class UserError(Exception):
@@ -156,7 +163,7 @@ def cmd_presets(args) -> None:
 
 def cmd_train(args) -> None:
     try:
-        train(args.preset, args.data_dir, args.out, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+        training.train(args.preset, args.data_dir, args.out, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
               image_size=args.image_size, batch_size=args.batch_size, masks=args.masks, seed=args.seed,
               g_learning_rate=args.lr, d_learning_rate=args.d_lr, lr_schedule=args.lr_schedule,
               ema_momentum=args.ema, resume=args.resume, teacher=args.teacher, jit_compile={"on": True, "off": False}.get(args.jit, "auto"),
@@ -238,17 +245,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default=DEFAULT_PRESET)
     p.add_argument("--out", required=True, help="run directory: backup/, preset/, log.jsonl")
     for name in ("epochs", "steps_per_epoch", "image_size", "batch_size", "seed"):
-        p.add_argument("--" + name.replace("_", "-"), type=int, default=default_of(train, name),
+        p.add_argument("--" + name.replace("_", "-"), type=int, default=TRAIN_DEFAULTS[name],
                        help="(default %(default)s)")
-    p.add_argument("--masks", choices=[*sorted(MASK_SETTINGS), "mixed"], default=default_of(train, "masks"),
+    p.add_argument("--masks", choices=[*sorted(MASK_SETTINGS), "mixed"], default=TRAIN_DEFAULTS["masks"],
                    help=f"mask setting; mixed draws one of {', '.join(MIXED)} per mask (default %(default)s)")
-    p.add_argument("--lr", type=float, default=default_of(train, "g_learning_rate"),
+    p.add_argument("--lr", type=float, default=TRAIN_DEFAULTS["g_learning_rate"],
                    help="generator learning rate (default: the preset's optimizer's)")
-    p.add_argument("--d-lr", type=float, default=default_of(train, "d_learning_rate"),
+    p.add_argument("--d-lr", type=float, default=TRAIN_DEFAULTS["d_learning_rate"],
                    help="discriminator learning rate (default: the preset's optimizer's)")
-    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=default_of(train, "lr_schedule"),
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=TRAIN_DEFAULTS["lr_schedule"],
                    help="cosine: decay both rates to 0 over all epochs")
-    p.add_argument("--ema", type=float, default=default_of(InpaintingGAN, "ema_momentum"), metavar="MOMENTUM",
+    p.add_argument("--ema", type=float, default=GAN_DEFAULTS["ema_momentum"], metavar="MOMENTUM",
                    help="keep a moving average of the generator (e.g. 0.999); preset/ holds the average")
     p.add_argument("--resume", action="store_true", help="continue the run already in --out")
     p.add_argument("--jit", choices=["auto", "on", "off"], default="auto",
@@ -262,9 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("evaluate", help="PSNR/SSIM/L1 of a preset and classical baselines on a photo folder")
     p.add_argument("data_dir")
     p.add_argument("--preset", default=DEFAULT_PRESET)
-    p.add_argument("--sizes", type=int, nargs="+", default=list(default_of(evaluate, "sizes")))
-    p.add_argument("--settings", nargs="+", choices=sorted(MASK_SETTINGS), default=list(default_of(evaluate, "settings")))
-    p.add_argument("--baselines", nargs="+", choices=BASELINES, default=list(default_of(evaluate, "baselines")))
+    p.add_argument("--sizes", type=int, nargs="+", default=list(EVALUATE_DEFAULTS["sizes"]))
+    p.add_argument("--settings", nargs="+", choices=sorted(MASK_SETTINGS), default=list(EVALUATE_DEFAULTS["settings"]))
+    p.add_argument("--baselines", nargs="+", choices=BASELINES, default=list(EVALUATE_DEFAULTS["baselines"]))
     p.add_argument("--max-images", type=int)
     p.add_argument("--contact-sheet", help="write a masked / ours / baselines / original PNG")
     add_inference_arguments(p)

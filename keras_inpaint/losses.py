@@ -19,9 +19,8 @@ Defaults of :class:`keras_inpaint.InpaintingGAN` and why:
   structure that PSNR/SSIM reward (L1 + SSIM mixes: Zhao et al., 2017).
 * L1 on the hole's border band (:func:`boundary_l1`), weight 0 (off): the first few hole
   pixels next to known ones are where a small generator that works at 1/8 resolution
-  loses most PSNR against smooth classical fills; the term gives them a signal of their own.
-  On ``lama_tiny`` (weight 50, width 4) it did not lower the band's error in 21 epochs
-  (``model_cards/lama_tiny.md``).
+  loses most PSNR against smooth classical fills; the term gives them a signal of their own
+  (what it did for ``lama_tiny`` is in ``model_cards/lama_tiny.md``).
 """
 
 from __future__ import annotations
@@ -115,8 +114,8 @@ def ssim_map(a, b, data_range: float = 1.0, sigma: float = 1.5):
     sigma=1.5, use_sample_covariance=False, full=True)`` (the metric of
     :mod:`keras_inpaint.evaluation`): Gaussian windows of 11 taps, symmetric padding at the
     borders, K1 = 0.01, K2 = 0.03. H and W must be static. The Gaussian blur is two
-    products with banded (H, H) and (W, W) matrices: on a CPU under XLA its forward and
-    backward pass run about 16x faster than a depthwise convolution (8x128x128x3).
+    products with banded (H, H) and (W, W) matrices rather than a depthwise convolution,
+    whose forward and backward passes are much slower on a CPU under XLA.
     """
     a, b = _float32(a), _float32(b)
     height, width = a.shape[1], a.shape[2]

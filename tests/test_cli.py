@@ -161,3 +161,34 @@ def test_diverged_training_is_one_line_pointing_at_resume(tmp_path, monkeypatch,
     assert main(["train", str(tmp_path), "--out", str(tmp_path / "run")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "training diverged" in err[0] and "--resume" in err[0] and "batch 7" in err[0]
+
+
+def test_cli_defaults_are_the_librarys():
+    """argparse defaults come from the library's own signatures, never from copies."""
+    import inspect
+
+    from keras_inpaint import evaluate, training
+    from keras_inpaint.cli import build_parser
+
+    def defaults(function):
+        return {k: p.default for k, p in inspect.signature(function).parameters.items()}
+
+    train = build_parser().parse_args(["train", "photos", "--out", "run"])
+    expected = defaults(training.train)
+    for name in ("epochs", "steps_per_epoch", "image_size", "batch_size", "seed", "masks", "lr_schedule"):
+        assert getattr(train, name) == expected[name], name
+    assert (train.lr, train.d_lr) == (expected["g_learning_rate"], expected["d_learning_rate"]) == (None, None)
+    evaluation = build_parser().parse_args(["evaluate", "photos"])
+    assert tuple(evaluation.sizes) == tuple(defaults(evaluate)["sizes"])
+    assert tuple(evaluation.baselines) == tuple(defaults(evaluate)["baselines"])
+
+
+def test_benchmark_is_no_verb_of_the_installed_command(tmp_path):
+    """The wheel does not ship benchmarks/: the verb is gone (README: python -m benchmarks.run
+    from a checkout). Run from outside the checkout, as an installed user would."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "keras_inpaint.cli", "benchmark"], cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "invalid choice: 'benchmark'" in result.stderr

@@ -52,8 +52,8 @@ class GatedConv2D(layers.Layer):
             or None for an ungated conv.
 
     Initialisation: a gate near 1/2 and ELU features shrink the activations of every layer;
-    over DeepFill's ~30 gated layers Glorot or He initialisation leave outputs around 1e-9
-    (measured) and nothing trains. Gated convolutions therefore use
+    over DeepFill's ~30 gated layers Glorot or He initialisation leave vanishing outputs and
+    nothing trains. Gated convolutions therefore use
     ``VarianceScaling(scale=8, mode="fan_in")``, which keeps the generator's output standard
     deviation near 1 at initialisation; ungated (output) convolutions use Glorot.
     """
