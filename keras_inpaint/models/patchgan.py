@@ -42,9 +42,15 @@ class PatchGANDiscriminator(InpaintingDiscriminator):
         padding: zero padding before each 4x4 conv (1 in pix2pix, 2 in LaMa).
         norm: ``"batch"`` or ``"none"``.
         bias_with_norm: whether convs followed by a norm keep a bias (pix2pix: no; LaMa: yes).
+        max_filters: ``None``: filters capped at 8 x ndf (``ndf * min(2**i, 8)``, pix2pix);
+            a number: an absolute cap (``min(ndf * 2**i, max_filters)``, LaMa's 512). The two
+            agree for ndf 64 and for up to 3 stride-2 layers.
+        unit_range_input: rescale the [-1, 1] input to [0, 1] before the first (zero-padded)
+            convolution, for weights trained on [0, 1] images (LaMa's).
     """
 
-    config_keys = ("base_filters", "num_layers", "input_channels", "padding", "norm", "bias_with_norm")
+    config_keys = ("base_filters", "num_layers", "input_channels", "padding", "norm", "bias_with_norm",
+                   "max_filters", "unit_range_input")
 
     def __init__(
         self,
@@ -54,6 +60,8 @@ class PatchGANDiscriminator(InpaintingDiscriminator):
         padding: int = 1,
         norm: str = "batch",
         bias_with_norm: bool = False,
+        max_filters: int | None = None,
+        unit_range_input: bool = False,
         **kwargs,
     ):
         if input_channels < 1:
@@ -61,10 +69,10 @@ class PatchGANDiscriminator(InpaintingDiscriminator):
         if norm not in ("batch", "none"):
             raise ValueError(f"norm must be 'batch' or 'none'; got {norm!r}.")
         inputs = keras.Input(shape=(None, None, input_channels), name="images")
-        x = inputs
+        x = layers.Rescaling(0.5, offset=0.5, name="unit_range")(inputs) if unit_range_input else inputs
         features = []
         for i in range(num_layers + 1):
-            filters = base_filters * min(2**i, 8)
+            filters = base_filters * min(2**i, 8) if max_filters is None else min(base_filters * 2**i, max_filters)
             strides = 2 if i < num_layers else 1
             with_norm = i > 0 and norm == "batch"
             x = layers.ZeroPadding2D(padding, name=f"layer{i}_pad")(x)
@@ -83,3 +91,5 @@ class PatchGANDiscriminator(InpaintingDiscriminator):
         self.padding = padding
         self.norm = norm
         self.bias_with_norm = bias_with_norm
+        self.max_filters = max_filters
+        self.unit_range_input = unit_range_input

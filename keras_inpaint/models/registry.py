@@ -1,9 +1,12 @@
 """The built-in presets of every family, as each family registers them with keras-hub.
 
 A built-in preset is a folder in its family (``models/<family>/presets/<name>/``) named by a
-keras-hub preset entry (``metadata`` + ``kaggle_handle``, see each ``*_presets.py``). This
-module answers which names exist, where their folders are and which family a generator
-class belongs to; :mod:`keras_inpaint.models.preset_loading` reads the folders.
+keras-hub preset entry (``metadata`` + ``kaggle_handle``, see each ``*_presets.py``). The folder
+is the one owner of the preset's recipe: ``config.json`` (the generator), ``task.json`` (the
+training recipe — discriminator, loss weights, optimizers — and the inference settings) and,
+where weights ship, ``model.weights.h5``. This module answers which names exist, where their
+folders are and which family a generator class belongs to;
+:mod:`keras_inpaint.models.preset_loading` reads the folders.
 """
 
 from __future__ import annotations

@@ -1,22 +1,20 @@
 """Presets of the DeepFill v2 family (Yu et al., 2019; reference code and weights CC BY-NC 4.0).
 
-keras-hub style: each entry is metadata and the handle of a preset folder beside this file
-(``presets/<name>/``: ``config.json`` = generator, ``task.json`` = the training recipe —
-discriminator, loss weights, optimizers — and the inference settings; ``model.weights.h5``
-only where weights are shipped). Those files are the one owner of each recipe.
+Each entry is keras-hub's: metadata, and the handle of the preset's folder in ``presets/``, which
+owns its recipe (see :mod:`keras_inpaint.models.registry`).
 """
 
 import os
 
 FAMILY = "deepfill_v2"
-LICENSE = 'CC BY-NC 4.0 (DeepFill v2, JiahuiYu/generative_inpainting): non-commercial use only'
+LICENSE = "CC BY-NC 4.0 (DeepFill v2, JiahuiYu/generative_inpainting): non-commercial use only"
 HUB_LICENSE = "cc-by-nc-4.0"  # the license id in the Hugging Face model card header
 _PRESET_DIR = os.path.join(os.path.dirname(__file__), "presets")
 
 backbone_presets = {
     "deepfill_v2_256": {
         "metadata": {
-            "description": 'DeepFill v2: two-stage gated-conv generator (cnum 48) with contextual attention, SN-PatchGAN.',
+            "description": "DeepFill v2: two-stage gated-conv generator (cnum 48) with contextual attention, SN-PatchGAN.",
             "family": FAMILY,
             "resolution": 256,
             "license": LICENSE,
@@ -25,7 +23,7 @@ backbone_presets = {
     },
     "deepfill_v2_tiny": {
         "metadata": {
-            "description": 'A small DeepFill v2 (cnum 16) that trains on a CPU.',
+            "description": "A small DeepFill v2 (cnum 16) that trains on a CPU.",
             "family": FAMILY,
             "resolution": 64,
             "license": LICENSE,

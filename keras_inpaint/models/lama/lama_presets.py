@@ -1,22 +1,20 @@
 """Presets of the LaMa family (architectures of Suvorov et al., 2022; Apache-2.0 reference).
 
-keras-hub style: each entry is metadata and the handle of a preset folder beside this file
-(``presets/<name>/``: ``config.json`` = generator, ``task.json`` = the training recipe —
-discriminator, loss weights, optimizers — and the inference settings; ``model.weights.h5``
-only where weights are shipped). Those files are the one owner of each recipe.
+Each entry is keras-hub's: metadata, and the handle of the preset's folder in ``presets/``, which
+owns its recipe (see :mod:`keras_inpaint.models.registry`).
 """
 
 import os
 
 FAMILY = "lama"
-LICENSE = 'Apache-2.0 (LaMa, advimman/lama)'
+LICENSE = "Apache-2.0 (LaMa, advimman/lama)"
 HUB_LICENSE = "apache-2.0"  # the license id in the Hugging Face model card header
 _PRESET_DIR = os.path.join(os.path.dirname(__file__), "presets")
 
 backbone_presets = {
     "lama_fourier_256": {
         "metadata": {
-            "description": 'LaMa-Fourier: FFC ResNet generator, 9 blocks, ngf 64, NLayer discriminator.',
+            "description": "LaMa-Fourier: FFC ResNet generator, 9 blocks, ngf 64, NLayer discriminator.",
             "family": FAMILY,
             "resolution": 256,
             "license": LICENSE,
@@ -25,7 +23,7 @@ backbone_presets = {
     },
     "big_lama_256": {
         "metadata": {
-            "description": 'Big LaMa: FFC ResNet generator, 18 blocks, ngf 64, NLayer discriminator.',
+            "description": "Big LaMa: FFC ResNet generator, 18 blocks, ngf 64, NLayer discriminator.",
             "family": FAMILY,
             "resolution": 256,
             "license": LICENSE,
@@ -34,7 +32,7 @@ backbone_presets = {
     },
     "lama_tiny": {
         "metadata": {
-            "description": 'A small LaMa (ngf 16, 3 FFC blocks, 16-filter edge refiner) trained on a CPU on photos from Debian/PyPI packages.',
+            "description": "A small LaMa (ngf 16, 3 FFC blocks, 16-filter edge refiner) trained on a CPU on photos from Debian/PyPI packages.",
             "family": FAMILY,
             "resolution": 256,
             "license": LICENSE,

@@ -1,22 +1,20 @@
 """Presets of the MI-GAN family (Sargsyan et al., 2023; reference code MIT).
 
-keras-hub style: each entry is metadata and the handle of a preset folder beside this file
-(``presets/<name>/``: ``config.json`` = generator, ``task.json`` = the training recipe —
-discriminator, loss weights, optimizers — and the inference settings; ``model.weights.h5``
-only where weights are shipped). Those files are the one owner of each recipe.
+Each entry is keras-hub's: metadata, and the handle of the preset's folder in ``presets/``, which
+owns its recipe (see :mod:`keras_inpaint.models.registry`).
 """
 
 import os
 
 FAMILY = "migan"
-LICENSE = 'MIT (MI-GAN, Picsart-AI-Research/MI-GAN)'
+LICENSE = "MIT (MI-GAN, Picsart-AI-Research/MI-GAN)"
 HUB_LICENSE = "mit"  # the license id in the Hugging Face model card header
 _PRESET_DIR = os.path.join(os.path.dirname(__file__), "presets")
 
 backbone_presets = {
     "migan_256": {
         "metadata": {
-            "description": 'MI-GAN mobile generator at 256 (depthwise-separable encoder + skip synthesis).',
+            "description": "MI-GAN's inference generator at 256 in the official layout (official checkpoints convert into it) and its training discriminator.",
             "family": FAMILY,
             "resolution": 256,
             "license": LICENSE,
@@ -25,7 +23,7 @@ backbone_presets = {
     },
     "migan_512": {
         "metadata": {
-            "description": 'MI-GAN mobile generator at 512.',
+            "description": "MI-GAN's inference generator at 512 in the official layout, and its training discriminator.",
             "family": FAMILY,
             "resolution": 512,
             "license": LICENSE,
@@ -34,7 +32,7 @@ backbone_presets = {
     },
     "migan_tiny": {
         "metadata": {
-            "description": 'A small MI-GAN (128 px, channel base 4096, max 128 channels) partly trained on a CPU on photos from Debian/PyPI packages; short of the classical baselines (see its model card).',
+            "description": "A small MI-GAN (128 px, channel base 4096, max 128 channels, layout v0) trained on a CPU on photos from Debian/PyPI packages and distilled from lama_tiny (see its model card).",
             "family": FAMILY,
             "resolution": 128,
             "license": LICENSE,

@@ -1,22 +1,20 @@
 """Presets of the pix2pix family.
 
-keras-hub style: each entry is metadata and the handle of a preset folder beside this file
-(``presets/<name>/``: ``config.json`` = generator, ``task.json`` = the training recipe —
-discriminator, loss weights, optimizers — and the inference settings; ``model.weights.h5``
-only where weights are shipped). Those files are the one owner of each recipe.
+Each entry is keras-hub's: metadata, and the handle of the preset's folder in ``presets/``, which
+owns its recipe (see :mod:`keras_inpaint.models.registry`).
 """
 
 import os
 
 FAMILY = "pix2pix"
-LICENSE = 'BSD-3-Clause (pix2pix / CycleGAN reference code)'
+LICENSE = "BSD-3-Clause (pix2pix / CycleGAN reference code)"
 HUB_LICENSE = "bsd-3-clause"  # the license id in the Hugging Face model card header
 _PRESET_DIR = os.path.join(os.path.dirname(__file__), "presets")
 
 backbone_presets = {
     "pix2pix_256": {
         "metadata": {
-            "description": 'pix2pix unet_256 generator (ngf 64, 8 levels) with the 70x70 PatchGAN.',
+            "description": "pix2pix unet_256 generator (ngf 64, 8 levels) with the 70x70 PatchGAN.",
             "family": FAMILY,
             "resolution": 256,
             "license": LICENSE,
@@ -25,7 +23,7 @@ backbone_presets = {
     },
     "pix2pix_tiny": {
         "metadata": {
-            "description": 'A 5-level U-Net (ngf 16) with a small PatchGAN: trains on a CPU.',
+            "description": "A 5-level U-Net (ngf 16) with a small PatchGAN: trains on a CPU.",
             "family": FAMILY,
             "resolution": 64,
             "license": LICENSE,
