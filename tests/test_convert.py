@@ -107,6 +107,35 @@ def test_pix2pix_generator_and_separate_discriminator(tmp_path):
     gan = InpaintingGAN.from_preset(str(tmp_path / "p2p"))
     assert gan.discriminator.inputs[0].shape[-1] == 6  # conditional: (masked input, image)
     assert json.load(open(tmp_path / "p2p" / "metadata.json"))["converted_from"]["discriminator"] == "latest_net_D.npz"
+    # Adversarial fine-tuning of the official pair continues: both networks move.
+    io = fixture("pix2pix", "io.npz")
+    images = np.repeat(nhwc(io["input"]), 2, axis=0)
+    masks = np.zeros(images.shape[:3] + (1,), np.float32)
+    masks[:, 64:160, 96:192] = 1.0
+    before = [np.array(w) for w in (gan.discriminator.trainable_weights[0], gan.generator.trainable_weights[0])]
+    history = gan.fit(images, masks, batch_size=2, epochs=1, verbose=0)
+    assert np.isfinite(history.history["d_loss"][0]) and np.isfinite(history.history["g_loss"][0])
+    after = [np.array(w) for w in (gan.discriminator.trainable_weights[0], gan.generator.trainable_weights[0])]
+    assert all(np.abs(a - b).max() > 0 for a, b in zip(after, before))
+
+
+@needs_fixtures
+def test_migan_generator_and_discriminator_convert(tmp_path):
+    """MI-GAN's released files are plain Generator state dicts; the training discriminator's
+    state dict (none was released; the fixture has one) converts beside it."""
+    np.savez(tmp_path / "migan_64.npz", **fixture("migan", "weights.npz"))
+    np.savez(tmp_path / "migan_d.npz", **fixture("migan", "discriminator_weights.npz"))
+    assert main(["convert", str(tmp_path / "migan_64.npz"), str(tmp_path / "migan"),
+                 "--discriminator", str(tmp_path / "migan_d.npz")]) == 0
+    gan = InpaintingGAN.from_preset(str(tmp_path / "migan"))
+    assert gan.generator.get_config()["layout"] == gan.discriminator.get_config()["layout"] == "official"
+    io = fixture("migan", "io.npz")
+    # Our input convention (masked image in [-1, 1], 1 = hole) gives MI-GAN's raw output.
+    image, known = nhwc(io["image"]), nhwc(io["mask"])
+    ours = np.concatenate([image * known, 1.0 - known], axis=-1)
+    np.testing.assert_allclose(np.asarray(gan.generator(ours, training=False)),
+                               np.clip(nhwc(io["output"]), -1, 1), atol=1e-4)
+    assert "MIT" in open(tmp_path / "migan" / "README.md").read()
 
 
 def _expect_one_line_failure(capsys, argv, out_dir, *fragments):
