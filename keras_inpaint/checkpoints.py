@@ -412,3 +412,29 @@ def unwrap_state_dict(obj: Any) -> dict[str, np.ndarray]:
             f"(keys {keys})."
         )
     raise CheckpointError(f"no state dict found: the checkpoint holds a {type(obj).__name__}, not a dict of tensors.")
+
+
+def listed(names, count: int = 5) -> str:
+    """``'a', 'b', 'c' and 4 more``: how a converter's error names tensors (sorted, quoted)."""
+    names = sorted(str(n) for n in names)
+    more = f" and {len(names) - count} more" if len(names) > count else ""
+    return ", ".join(repr(n) for n in names[:count]) + more
+
+
+def mismatch_error(what: str, missing=(), unexpected=(), wrong_shapes=(), other=()) -> CheckpointError | None:
+    """The one-line error of a state dict that does not fit a network, or None if it fits.
+
+    ``wrong_shapes``: ``(name, shape in the checkpoint, expected shape)``; ``other``: further
+    problems already phrased (e.g. a tensor's dtype). Every converter reports through this.
+    """
+    problems = []
+    if missing:
+        problems.append(f"missing {listed(missing)}")
+    if unexpected:
+        problems.append(f"unexpected {listed(unexpected)}")
+    if wrong_shapes:
+        shown = ", ".join(f"{name!r} {tuple(got)} instead of {tuple(expected)}"
+                          for name, got, expected in sorted(wrong_shapes)[:3])
+        problems.append(f"wrong shape {shown}" + (f" and {len(wrong_shapes) - 3} more" if len(wrong_shapes) > 3 else ""))
+    problems.extend(other)
+    return CheckpointError(f"{what} state dict does not fit: " + "; ".join(problems) + ".") if problems else None

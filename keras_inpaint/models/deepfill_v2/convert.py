@@ -21,6 +21,7 @@ from typing import Mapping
 
 import numpy as np
 
+from keras_inpaint.checkpoints import listed, mismatch_error
 from keras_inpaint.errors import CheckpointError
 from keras_inpaint.models.deepfill_v2.deepfill_v2_generator import DeepFillV2Generator
 from keras_inpaint.models.deepfill_v2.gated_conv import GatedConv2D
@@ -81,11 +82,6 @@ def _expected(generator: DeepFillV2Generator) -> dict[str, tuple[object, tuple[i
     return expected
 
 
-def _few(names, n=4):
-    names = sorted(names)
-    return ", ".join(names[:n]) + (f", ... ({len(names)} in all)" if len(names) > n else "")
-
-
 def convert_generator(state_dict: Mapping[str, np.ndarray]) -> DeepFillV2Generator:
     """Build a :class:`DeepFillV2Generator` from the generator state dict (the ``.pth``'s ``"G"``).
 
@@ -97,7 +93,7 @@ def convert_generator(state_dict: Mapping[str, np.ndarray]) -> DeepFillV2Generat
     first = state.get("conv1.conv.weight")
     if first is None:
         unexpected = [k for k in state if not _NAME.match(str(k))]
-        hint = f"; it has e.g. {_few(map(str, unexpected))}" if unexpected else ""
+        hint = f"; it has e.g. {listed(unexpected, 4)}" if unexpected else ""
         raise CheckpointError(f"not a DeepFill v2 generator state dict: missing conv1.conv.weight{hint}.")
     first = np.asarray(first)
     if first.ndim != 4 or first.shape[1:] != (5, 5, 5) or first.shape[0] % 2:
@@ -109,18 +105,11 @@ def convert_generator(state_dict: Mapping[str, np.ndarray]) -> DeepFillV2Generat
     expected = _expected(generator)
     missing = [k for k in expected if k not in state]
     unexpected = [str(k) for k in state if k not in expected]
-    wrong = [f"{k} {tuple(np.shape(state[k]))} (expected {shape})" for k, (_, shape) in expected.items()
+    wrong = [(k, np.shape(state[k]), shape) for k, (_, shape) in expected.items()
              if k in state and tuple(np.shape(state[k])) != shape]
-    problems = []
-    if missing:
-        problems.append(f"missing {_few(missing)}")
-    if unexpected:
-        problems.append(f"unexpected {_few(unexpected)}")
-    if wrong:
-        problems.append(f"wrong shape {_few(wrong, 3)}")
-    if problems:
-        raise CheckpointError(f"DeepFill v2 generator state dict (cnum {first.shape[0]}) does not fit: "
-                              + "; ".join(problems) + ".")
+    error = mismatch_error(f"DeepFill v2 generator (cnum {first.shape[0]})", missing, unexpected, wrong)
+    if error:
+        raise error
     for key, (variable, _) in expected.items():
         value = np.asarray(state[key], dtype=np.float32)
         if value.ndim == 4:

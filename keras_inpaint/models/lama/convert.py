@@ -32,7 +32,7 @@ from typing import Any, Mapping
 import keras
 import numpy as np
 
-from keras_inpaint.checkpoints import read_state_dict, unwrap_state_dict
+from keras_inpaint.checkpoints import listed, mismatch_error, read_state_dict, unwrap_state_dict
 from keras_inpaint.errors import CheckpointError
 from keras_inpaint.models.lama.ffc import split_channels
 from keras_inpaint.models.lama.fourier import SpectralTransform
@@ -187,40 +187,27 @@ def _plan_layer(layer, prefix: str, plan: list, batchnorms: list) -> None:
         raise CheckpointError(f"no conversion rule for Keras layer {layer.name!r} ({type(layer).__name__}).")
 
 
-def _first(names, count=5) -> str:
-    names = sorted(names)
-    return ", ".join(repr(n) for n in names[:count]) + (f" and {len(names) - count} more" if len(names) > count else "")
-
-
 def _fill(what: str, plan: list, batchnorms: list, state: Mapping[str, np.ndarray]) -> None:
     """Check every planned tensor exists with the right shape and every tensor is planned; then assign."""
     planned = {key for key, _, _ in plan} | {f"{p}.num_batches_tracked" for p in batchnorms}
     missing = [key for key, _, _ in plan if key not in state]
     unexpected = [key for key in state if key not in planned]
-    wrong = []
-    values = []
+    wrong, dtypes, values = [], [], []
     for key, variable, transform in plan:
         if key in missing:
             continue
         value = np.asarray(state[key])
         if not np.issubdtype(value.dtype, np.floating):
-            wrong.append(f"{key} has dtype {value.dtype}")
+            dtypes.append(f"{key!r} has dtype {value.dtype}")
             continue
         value = transform(value) if transform is not None and value.ndim == 4 else value
         if tuple(variable.shape) != value.shape:
-            source = tuple(np.shape(state[key]))
-            wrong.append(f"{key} is {source}, expected {_torch_shape(variable, transform)}")
+            wrong.append((key, np.shape(state[key]), _torch_shape(variable, transform)))
             continue
         values.append((variable, value))
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing tensor(s): {_first(missing)}")
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected tensor(s): {_first(unexpected)}")
-    if wrong:
-        problems.append(f"{len(wrong)} wrongly shaped tensor(s): {'; '.join(wrong[:3])}" + (" ..." if len(wrong) > 3 else ""))
-    if problems:
-        raise CheckpointError(f"the checkpoint does not fit the {what}: " + "; ".join(problems) + ".")
+    error = mismatch_error(what, missing, unexpected, wrong, dtypes)
+    if error:
+        raise error
     for variable, value in values:
         variable.assign(value.astype(np.float32))
 

@@ -28,6 +28,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from keras_inpaint.checkpoints import listed, mismatch_error
 from keras_inpaint.errors import CheckpointError
 from keras_inpaint.models.migan.migan_discriminator import MiganDiscriminator
 from keras_inpaint.models.migan.migan_generator import MiganGenerator, channels_at
@@ -97,10 +98,8 @@ _DISC_ROOT = re.compile(r"^b(\d+)\.fromrgb\.w0$")
 _DOWN_TAPS = np.outer([1.0, 3.0, 3.0, 1.0], [1.0, 3.0, 3.0, 1.0]).astype(np.float32) / 64.0
 
 
-def _fail(message: str, names) -> CheckpointError:
-    names = sorted(names)
-    shown = ", ".join(names[:5]) + (f", ... ({len(names)} in all)" if len(names) > 5 else "")
-    return CheckpointError(f"{message}: {shown}")
+def _not_this(message: str, names) -> CheckpointError:
+    return CheckpointError(f"{message}: {listed(names)}")
 
 
 def _keys(state_dict) -> list[str]:
@@ -197,15 +196,12 @@ class _Entries:
 def _load(entries: _Entries, state_dict: Mapping[str, np.ndarray], what: str) -> None:
     given = set(_keys(state_dict))
     missing = [k for k in entries.items if k not in given]
-    if missing:
-        raise _fail(f"MI-GAN {what}: {len(missing)} tensors missing from the checkpoint", missing)
     unexpected = [k for k in given if k not in entries.items]
-    if unexpected:
-        raise _fail(f"MI-GAN {what}: {len(unexpected)} unexpected tensors in the checkpoint", unexpected)
-    wrong = [f"{k} {tuple(np.shape(state_dict[k]))} (expected {shape})"
-             for k, (shape, _) in entries.items.items() if tuple(np.shape(state_dict[k])) != shape]
-    if wrong:
-        raise _fail(f"MI-GAN {what}: {len(wrong)} tensors have the wrong shape", wrong)
+    wrong = [(k, np.shape(state_dict[k]), shape)
+             for k, (shape, _) in entries.items.items() if k in given and tuple(np.shape(state_dict[k])) != shape]
+    error = mismatch_error(f"MI-GAN {what}", missing, unexpected, wrong)
+    if error:
+        raise error
     for key, (_, use) in entries.items.items():
         use(np.asarray(state_dict[key]))
 
@@ -262,7 +258,7 @@ def convert_generator(state_dict: Mapping[str, np.ndarray]) -> MiganGenerator:
             raise CheckpointError("this is an MI-GAN discriminator state dict; use convert_discriminator")
         _resolution(state_dict, _GEN_ROOT, "generator")  # names what is wrong
         bad = [k for k in _keys(state_dict) if not k.startswith(("encoder.b", "synthesis.b"))]
-        raise _fail("not an MI-GAN generator state dict (keys outside encoder.*/synthesis.*, or no "
+        raise _not_this("not an MI-GAN generator state dict (keys outside encoder.*/synthesis.*, or no "
                     "synthesis.b4.torgb.weight)", bad or ["synthesis.b4.torgb.weight"])
     generator = MiganGenerator(**generator_config(state_dict))
     _load(_generator_entries(generator), state_dict, "generator")
@@ -308,7 +304,7 @@ def convert_discriminator(state_dict: Mapping[str, np.ndarray]) -> MiganDiscrimi
             raise CheckpointError("this is an MI-GAN generator state dict; use convert_generator")
         _resolution(state_dict, _DISC_ROOT, "discriminator")
         bad = [k for k in _keys(state_dict) if not re.match(r"^b\d+\.", k)]
-        raise _fail("not an MI-GAN discriminator state dict (keys outside b{r}.*, or no b4.fc/b4.out)",
+        raise _not_this("not an MI-GAN discriminator state dict (keys outside b{r}.*, or no b4.fc/b4.out)",
                     bad or ["b4.fc.weight", "b4.out.weight"])
     discriminator = MiganDiscriminator(**discriminator_config(state_dict))
     _load(_discriminator_entries(discriminator), state_dict, "discriminator")

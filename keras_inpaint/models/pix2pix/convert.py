@@ -22,6 +22,7 @@ from typing import Mapping
 
 import numpy as np
 
+from keras_inpaint.checkpoints import listed, mismatch_error
 from keras_inpaint.errors import CheckpointError
 from keras_inpaint.models.patchgan import PatchGANDiscriminator
 from keras_inpaint.models.pix2pix.pix2pix_generator import Pix2PixGenerator
@@ -37,12 +38,6 @@ SOURCE = {
 _BN_KEYS = ("weight", "bias", "running_mean", "running_var")
 _BN_OPTIONAL = "num_batches_tracked"
 _SHOW = 3  # how many names an error message lists
-
-
-def _names(keys, quote: bool = True) -> str:
-    keys = sorted(keys)
-    more = f" and {len(keys) - _SHOW} more" if len(keys) > _SHOW else ""
-    return ", ".join(repr(k) if quote else k for k in keys[:_SHOW]) + more
 
 
 def _level_prefix(level: int) -> str:
@@ -104,7 +99,7 @@ class _Loader:
         if transform is not None:
             expected = (expected[3], expected[2], expected[0], expected[1])  # back to PyTorch's order
         if tuple(value.shape) != expected:
-            self.misshaped.append(f"{key!r} {tuple(value.shape)} instead of {expected}")
+            self.misshaped.append((key, value.shape, expected))
             return
         if transform is not None:
             value = transform(value)
@@ -127,16 +122,9 @@ class _Loader:
             self.used.add(f"{prefix}.{_BN_OPTIONAL}")
 
     def finish(self) -> None:
-        unexpected = set(self.state) - self.used
-        problems = []
-        if self.missing:
-            problems.append(f"missing {_names(self.missing)}")
-        if unexpected:
-            problems.append(f"unexpected {_names(unexpected)}")
-        if self.misshaped:
-            problems.append(f"wrong shape {_names(self.misshaped, quote=False)}")
-        if problems:
-            raise CheckpointError(f"{self.what} state dict does not fit: " + "; ".join(problems) + ".")
+        error = mismatch_error(self.what, self.missing, set(self.state) - self.used, self.misshaped)
+        if error:
+            raise error
 
 
 def _shape(state: Mapping[str, np.ndarray], key: str, ndim: int, what: str) -> tuple[int, ...]:
@@ -152,7 +140,7 @@ def generator_config(state_dict: Mapping[str, np.ndarray]) -> dict:
     """Pix2PixGenerator arguments read off a ``UnetGenerator`` state dict (ngf, channels, depth)."""
     what = "pix2pix UnetGenerator"
     if not matches(state_dict):
-        found = _names(list(state_dict)[:_SHOW]) if state_dict else "no tensors"
+        found = listed(list(state_dict)[:_SHOW], _SHOW) if state_dict else "no tensors"
         raise CheckpointError(f"not a {what} state dict (expected 'model.model.0.weight', ...); found {found}.")
     ngf, in_channels = _shape(state_dict, "model.model.0.weight", 4, what)[:2]
     out_channels = _shape(state_dict, "model.model.3.weight", 4, what)[1]
@@ -200,7 +188,7 @@ def discriminator_config(state_dict: Mapping[str, np.ndarray]) -> dict:
     """PatchGANDiscriminator arguments read off an ``NLayerDiscriminator`` state dict."""
     what = "pix2pix NLayerDiscriminator"
     if not is_discriminator(state_dict):
-        found = _names(list(state_dict)[:_SHOW]) if state_dict else "no tensors"
+        found = listed(list(state_dict)[:_SHOW], _SHOW) if state_dict else "no tensors"
         raise CheckpointError(f"not a {what} state dict (expected 'model.0.weight', 'model.0.bias', ...); "
                               f"found {found}.")
     ndf, in_channels = _shape(state_dict, "model.0.weight", 4, what)[:2]
