@@ -23,3 +23,21 @@ def test_every_family_has_a_model_card():
         assert os.path.exists(card), card
         text = open(card, encoding="utf-8").read()
         assert "license" in text.lower() and "Limitations" in text
+
+
+def test_every_builtin_preset_file_is_package_data():
+    """A wheel (not only a checkout) holds every built-in preset folder: the package-data globs
+    cover each of their files."""
+    import fnmatch
+
+    from keras_inpaint.models import registry
+
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        patterns = tomllib.load(f)["tool"]["setuptools"]["package-data"]["keras_inpaint"]
+    package = os.path.join(ROOT, "keras_inpaint")
+    for entry in registry.builtin_presets().values():
+        folder = entry["kaggle_handle"]
+        assert os.path.realpath(folder).startswith(os.path.realpath(package)), folder
+        for name in os.listdir(folder):
+            relative = os.path.relpath(os.path.join(folder, name), package).replace(os.sep, "/")
+            assert any(fnmatch.fnmatch(relative, p) for p in patterns), relative
