@@ -10,6 +10,7 @@ import inspect
 import os
 import sys
 
+from keras_inpaint.convert import CONVERTERS, convert_checkpoint
 from keras_inpaint.evaluation import BASELINES, evaluate
 from keras_inpaint.masks import MASK_SETTINGS, MIXED
 from keras_inpaint.models.inpainting_gan import DISCRIMINATOR_TERMS, GENERATOR_TERMS, InpaintingGAN
@@ -214,8 +215,6 @@ def cmd_export(args) -> None:
 
 
 def cmd_convert(args) -> None:
-    from keras_inpaint.convert import convert_checkpoint
-
     convert_checkpoint(args.checkpoint, args.out_dir, family=args.family, discriminator_checkpoint=args.discriminator)
     print(f"wrote preset {args.out_dir}")
 
@@ -297,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("convert", help="convert an official LaMa / MI-GAN / DeepFill v2 / pix2pix checkpoint into a preset")
     p.add_argument("checkpoint", help=".ckpt / .pt / .pth (read without torch, no code run) or .npz of the state dict")
     p.add_argument("out_dir", help="the preset folder to write (must not exist or be empty)")
-    p.add_argument("--family", help="the checkpoint's family (default: read from its tensor names)")
+    p.add_argument("--family", choices=sorted(CONVERTERS), help="the checkpoint's family (default: read from its tensor names)")
     p.add_argument("--discriminator", metavar="CHECKPOINT", help="a separate discriminator state dict (pix2pix's latest_net_D.pth, MI-GAN's)")
     p.set_defaults(func=cmd_convert)
     return parser
