@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from types import ModuleType
 
 from keras_inpaint.checkpoints import read_state_dict, unwrap_state_dict
@@ -28,6 +27,7 @@ from keras_inpaint.models.migan import convert as migan_convert
 from keras_inpaint.models.pix2pix import convert as pix2pix_convert
 from keras_inpaint.models.preset_loading import training_recipe
 from keras_inpaint.models.registry import family_reference_preset, preset_dir
+from keras_inpaint.training import save_preset_atomically
 
 CONVERTERS: dict[str, ModuleType] = {m.FAMILY: m for m in (lama_convert, migan_convert, deepfill_v2_convert, pix2pix_convert)}
 # What the original prediction code does that a preset setting expresses (see each INFERENCE).
@@ -35,11 +35,8 @@ INFERENCE_SETTINGS = {"lama": {"pad_mode": "symmetric"}}
 
 
 def sha256(path: str) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def detect_family(state: dict) -> str:
@@ -88,10 +85,8 @@ def convert_checkpoint(checkpoint: str, out_dir: str, family: str | None = None,
     if discriminator is not None:
         config["discriminator"] = discriminator
     gan = InpaintingGAN.from_config(config)
-    staging = os.path.abspath(out_dir.rstrip(os.sep)) + ".partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        gan.save_to_preset(staging)
+
+    def add_provenance(staging: str) -> None:
         metadata_path = os.path.join(staging, "metadata.json")
         with open(metadata_path, encoding="utf-8") as f:
             metadata = json.load(f)
@@ -104,9 +99,6 @@ def convert_checkpoint(checkpoint: str, out_dir: str, family: str | None = None,
             json.dump(metadata, f, indent=4)
         card = render_model_card(staging, f"converted/{os.path.basename(os.path.normpath(out_dir))}")
         card.save(os.path.join(staging, "README.md"))
-        if os.path.isdir(out_dir):
-            os.rmdir(out_dir)
-        os.replace(staging, out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+
+    save_preset_atomically(gan, out_dir, finish=add_provenance)
     return gan

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import time
+from typing import Callable
 
 import keras
 import numpy as np
@@ -19,19 +20,29 @@ from keras_inpaint.models.inpainting_gan import InpaintingGAN
 from keras_inpaint.visualize import grid, show_hole
 
 
-def save_preset_atomically(model: keras.Model, preset_dir: str) -> None:
-    """Write a preset next to ``preset_dir`` and swap it in, so an interruption never leaves half a preset."""
-    parent = os.path.dirname(os.path.abspath(preset_dir))
-    os.makedirs(parent, exist_ok=True)
+def save_preset_atomically(model: keras.Model, preset_dir: str,
+                           finish: Callable[[str], None] | None = None) -> None:
+    """Write a preset next to ``preset_dir`` and swap it in, so an interruption never leaves half a preset.
+
+    ``finish(staging_dir)`` may add or edit files before the swap (the converter's provenance).
+    On any error the staging folder is removed and ``preset_dir`` keeps what it held.
+    """
+    preset_dir = os.path.abspath(preset_dir.rstrip(os.sep))
+    os.makedirs(os.path.dirname(preset_dir), exist_ok=True)
     staging = f"{preset_dir}.partial"
     shutil.rmtree(staging, ignore_errors=True)
-    model.save_to_preset(staging)
-    previous = f"{preset_dir}.previous"
-    shutil.rmtree(previous, ignore_errors=True)
-    if os.path.exists(preset_dir):
-        os.replace(preset_dir, previous)
-    os.replace(staging, preset_dir)
-    shutil.rmtree(previous, ignore_errors=True)
+    try:
+        model.save_to_preset(staging)
+        if finish is not None:
+            finish(staging)
+        previous = f"{preset_dir}.previous"
+        shutil.rmtree(previous, ignore_errors=True)
+        if os.path.exists(preset_dir):
+            os.replace(preset_dir, previous)
+        os.replace(staging, preset_dir)
+        shutil.rmtree(previous, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 class PresetSnapshot(keras.callbacks.Callback):
