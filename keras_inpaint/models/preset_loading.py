@@ -86,8 +86,8 @@ def resolve_preset(preset: str, revision: str | None = None) -> tuple[str, bool]
     )
 
 
-def _require_files(preset_dir: str, builtin: bool) -> None:
-    required = (CONFIG_FILE,) if builtin else (CONFIG_FILE, MODEL_WEIGHTS_FILE)
+def _require_files(preset_dir: str, weights_required: bool) -> None:
+    required = (CONFIG_FILE, MODEL_WEIGHTS_FILE) if weights_required else (CONFIG_FILE,)
     missing = [f for f in required if not os.path.exists(os.path.join(preset_dir, f))]
     if missing:
         raise PresetError(
@@ -118,7 +118,7 @@ def _deserialize(config: dict, source: str) -> keras.Model:
 
 def load_generator(preset_dir: str, load_weights: bool = True) -> InpaintingGenerator:
     """Build the generator of a preset directory with keras-hub's loader and load its weights."""
-    _require_files(preset_dir, builtin=not load_weights)
+    _require_files(preset_dir, weights_required=load_weights)
     config_path = os.path.join(preset_dir, CONFIG_FILE)
     _check_classes(_read_json(config_path), config_path)
     try:
@@ -174,7 +174,7 @@ def load_task(cls, preset: str, load_weights: bool = True, revision: str | None 
     override the preset's values.
     """
     preset_dir, builtin = resolve_preset(preset, revision=revision)
-    _require_files(preset_dir, builtin)
+    _require_files(preset_dir, weights_required=not builtin)  # built-in architectures may ship no weights
     if builtin and not registry.has_weights(preset_dir):
         warnings.warn(
             f"preset {preset!r} has no published weights: its architecture is built with RANDOM weights. "
