@@ -10,11 +10,11 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-
 
 def require_tensorflow(feature: str) -> None:
     """Raise a clear error if ``feature`` needs TensorFlow and another backend is active."""
+    import keras  # imported here so that importing this module stays free of TensorFlow
+
     if keras.config.backend() != "tensorflow":
         raise RuntimeError(
             f"{feature} needs the TensorFlow backend, but KERAS_BACKEND is "

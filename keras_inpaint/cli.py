@@ -1,37 +1,36 @@
 """The ``keras-inpaint`` command line.
 
-Exit codes: 0 success, 2 usage error, 1 failure (one line on stderr, no traceback).
+Exit codes: 0 success; 2 usage error (reported by the parser before any model is built);
+1 failure (one line on stderr, no traceback; ``--debug`` shows it); 130 interrupted.
+
+Building the parser imports no TensorFlow: defaults and choices are read from the library's
+source by :mod:`keras_inpaint.source_facts`, and each verb imports what it runs when it runs.
+TensorFlow's and CUDA's native log lines are hidden unless ``--verbose``
+(:mod:`keras_inpaint.console`).
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
+import contextlib
 import os
 import sys
 
-from keras_inpaint.convert import CONVERTERS, convert_checkpoint
-from keras_inpaint.evaluation import BASELINES, evaluate
+from keras_inpaint import source_facts
+from keras_inpaint.console import PROGRAM, one_line_warnings, progress, quiet_native_logs, say
 from keras_inpaint.masks import MASK_SETTINGS, MIXED
-from keras_inpaint.models.inpainting_gan import DISCRIMINATOR_TERMS, GENERATOR_TERMS, InpaintingGAN
-from keras_inpaint import training
-from keras_inpaint.training import LR_SCHEDULES
 
 SAMPLE_PHOTO = os.path.join(os.path.dirname(__file__), "assets", "chelsea.jpg")
 DEFAULT_PRESET = "lama_tiny"
+# The CLI's defaults and choices are the library's (read without importing it).
+TRAIN_DEFAULTS = source_facts.keyword_defaults("keras_inpaint.training", "train")
+EVALUATE_DEFAULTS = source_facts.keyword_defaults("keras_inpaint.evaluation", "evaluate")
+GAN_DEFAULTS = source_facts.keyword_defaults("keras_inpaint.models.inpainting_gan", "InpaintingGAN.__init__")
+BASELINES = source_facts.constant("keras_inpaint.evaluation", "BASELINES")
+LR_SCHEDULES = source_facts.constant("keras_inpaint.training", "LR_SCHEDULES")
 # `train` exposes every weighted loss term of InpaintingGAN as --<weight-argument>.
-LOSS_WEIGHT_FLAGS = {term.weight: term.help for term in GENERATOR_TERMS + DISCRIMINATOR_TERMS if term.weight}
-
-
-def defaults_of(function) -> dict:
-    """A library function's keyword defaults: the CLI's defaults are the library's."""
-    return {name: p.default for name, p in inspect.signature(function).parameters.items()
-            if p.default is not inspect.Parameter.empty}
-
-
-TRAIN_DEFAULTS = defaults_of(training.train)
-EVALUATE_DEFAULTS = defaults_of(evaluate)
-GAN_DEFAULTS = defaults_of(InpaintingGAN)
+LOSS_WEIGHT_FLAGS = source_facts.loss_weights()
+FAMILIES = source_facts.converter_families()
 
 
 class UserError(Exception):
@@ -60,13 +59,13 @@ def _save_png(array, path: str) -> None:
         raise UserError(f"cannot write {path}: {e.strerror or e}.") from None
 
 
-def _load_mask(path: str, shape):
+def _load_mask(path: str, shape=None):
     import numpy as np
 
     from keras_inpaint.data import load_rgb
 
     mask = load_rgb(path)[..., 0] > 127
-    if mask.shape != shape[:2]:
+    if shape is not None and mask.shape != shape[:2]:
         raise UserError(f"mask {path} is {mask.shape[1]}x{mask.shape[0]} but the image is {shape[1]}x{shape[0]}.")
     return mask.astype(np.uint8)
 
@@ -88,9 +87,9 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     """``--working-size`` and ``--blend``, shared by ``inpaint``, ``evaluate`` and benchmarks/quality.py."""
     parser.add_argument("--working-size", type=_working_size_argument, default="auto", metavar="PIXELS",
                         help="inpaint larger images at this longer side and enlarge the fill; 0: full size "
-                             "(default auto: the preset's setting)")
+                             "(auto: the preset's setting)")
     parser.add_argument("--blend", choices=["auto", "poisson", "none"], default="auto",
-                        help="poisson: blend the fill into the photo; none: paste it (default auto: the preset's)")
+                        help="poisson: blend the fill into the photo; none: paste it (auto: the preset's setting)")
 
 
 def inference_kwargs(args) -> dict:
@@ -98,7 +97,10 @@ def inference_kwargs(args) -> dict:
     return {"working_size": args.working_size, "blend": None if args.blend == "none" else args.blend}
 
 
-def _inpaint_one(model, path, mask_path, auto_mask, seed, output, grid_picture, inference=None):
+
+def _inpaint_one(model, path, mask, auto_mask, seed, output, grid_picture, inference=None):
+    """Inpaint the image at ``path`` with ``mask`` (a mask file's path, an array, or None for
+    ``--auto-mask``); write ``output``. Returns the image's shape and hole ratio."""
     import numpy as np
 
     from keras_inpaint.data import load_rgb
@@ -109,50 +111,104 @@ def _inpaint_one(model, path, mask_path, auto_mask, seed, output, grid_picture, 
         image = load_rgb(path)
     except OSError as e:
         raise UserError(f"cannot read image {path}: {e}") from e
-    if mask_path is not None:
-        mask = _load_mask(mask_path, image.shape)
-    else:
+    if isinstance(mask, str):
+        mask = _load_mask(mask, image.shape)
+    elif mask is None:
         mask = random_mask(image.shape[0], image.shape[1], auto_mask, seed=seed).astype(np.uint8)
+    elif mask.shape != image.shape[:2]:
+        raise UserError(f"the mask is {mask.shape[1]}x{mask.shape[0]} but {path} is {image.shape[1]}x{image.shape[0]}.")
     result = model.inpaint(image, mask, **(inference or {}))
     _save_png(before_mask_after(image, mask, result) if grid_picture else result, output)
     return image.shape, float(mask.mean())
 
 
-def cmd_inpaint(args) -> None:
-    from keras_inpaint import Inpainter
+def _same_file(a: str, b: str) -> bool:
+    return os.path.abspath(a) == os.path.abspath(b) or (os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b))
+
+
+def check_inpaint(args, parser) -> None:
+    if args.mask is None and args.auto_mask is None:
+        parser.error("give --mask MASK or --auto-mask thin|medium|thick")
+    source = args.image or SAMPLE_PHOTO
+    for name, path in (("IMAGE", source), ("--mask", args.mask)):
+        if path is not None and not os.path.isdir(path) and _same_file(args.output, path):
+            parser.error(f"-o {args.output} is the {name} file; choose another output path")
+
+
+def _folder_jobs(source: str, args) -> list[tuple[str, str | None, str]]:
+    """(image, mask file or None, output) for every image under the folder ``source``."""
     from keras_inpaint.data import list_images
 
-    if args.mask is None and args.auto_mask is None:
-        raise UserError("give --mask MASK.png or --auto-mask thin|medium|thick.")
+    try:
+        images = list_images(source)
+    except ValueError:
+        raise UserError(f"no images in {source} (looked for .jpg, .jpeg, .png, .webp, .bmp).") from None
+    if os.path.isfile(args.output):
+        raise UserError(f"-o {args.output} is a file; give a folder for the results of a folder of images.")
+    shared_mask = args.mask if args.mask is not None and os.path.isfile(args.mask) else None
+    jobs = []
+    for path in images:
+        relative = os.path.splitext(os.path.relpath(path, source))[0] + ".png"
+        mask_path = shared_mask
+        if args.mask is not None and shared_mask is None:
+            mask_path = os.path.join(args.mask, relative)
+            if not os.path.exists(mask_path):
+                raise UserError(f"no mask {mask_path} for {path} (--mask is a folder of same-named PNGs, "
+                                "or one mask file for every image).")
+        jobs.append((path, mask_path, os.path.join(args.output, relative)))
+    return jobs
+
+
+def _check_writable_target(output: str) -> None:
+    """Refuse an output whose folder cannot be created (a path under a regular file)."""
+    parent = os.path.dirname(os.path.abspath(output))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise UserError(f"cannot write {output}: {parent} is a file, not a folder.")
+
+
+def cmd_inpaint(args) -> None:
     source = args.image or SAMPLE_PHOTO
+    if not os.path.exists(source):
+        raise UserError(f"cannot read image {source}: no such file or folder.")
     if os.path.isdir(source):
-        # A folder: every image inside, results under --output with the same relative names (.png).
-        jobs = []
-        for path in list_images(source):
-            relative = os.path.splitext(os.path.relpath(path, source))[0] + ".png"
-            mask_path = None if args.mask is None else os.path.join(args.mask, relative)
-            if mask_path is not None and not os.path.exists(mask_path):
-                raise UserError(f"no mask {mask_path} for {path} (--mask must be a folder of same-named PNGs).")
-            jobs.append((path, mask_path, os.path.join(args.output, relative)))
-        clashes = [out for _, _, out in jobs if os.path.exists(out)]
-        if clashes:
-            raise UserError(f"{clashes[0]} exists (and {len(clashes) - 1} more); nothing is overwritten.")
+        jobs = _folder_jobs(source, args)
     else:
-        if os.path.exists(args.output) and os.path.isdir(args.output):
-            raise UserError(f"{args.output} is a folder; give a PNG path for one image.")
+        if args.mask is not None and os.path.isdir(args.mask):
+            raise UserError(f"--mask {args.mask} is a folder; give one mask image for one image.")
+        if os.path.isdir(args.output):
+            raise UserError(f"-o {args.output} is a folder; give a file path (.png) for one image.")
         jobs = [(source, args.mask, args.output)]
+    existing = [out for _, _, out in jobs if os.path.exists(out)]
+    if existing and not (args.overwrite or args.skip_existing):
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise UserError(f"{existing[0]} exists{more}; pass --overwrite to replace or --skip-existing to keep it.")
+    if args.skip_existing:
+        jobs = [job for job in jobs if not os.path.exists(job[2])]
+        if existing:
+            say(f"skipping {len(existing)} existing output(s)")
+    for _, _, output in jobs:
+        _check_writable_target(output)
+    if not jobs:
+        return
+    from keras_inpaint import Inpainter
+
     model = Inpainter.from_preset(args.preset)
-    for index, (path, mask_path, output) in enumerate(jobs):
+    # One mask file for a whole folder is read once.
+    shared_mask = _load_mask(jobs[0][1]) if len(jobs) > 1 and len({mask for _, mask, _ in jobs}) == 1 and jobs[0][1] else None
+    for index, (path, mask_path, output) in enumerate(progress(jobs, what="inpainting") if len(jobs) > 1 else jobs):
         os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-        shape, ratio = _inpaint_one(model, path, mask_path, args.auto_mask, args.seed + index, output, args.grid,
+        mask = shared_mask if shared_mask is not None else mask_path
+        shape, ratio = _inpaint_one(model, path, mask, args.auto_mask, args.seed + index, output, args.grid,
                                     inference_kwargs(args))
-        print(f"wrote {output} ({shape[1]}x{shape[0]}, {100 * ratio:.1f}% hole, preset {args.preset})")
+        say(f"wrote {output} ({shape[1]}x{shape[0]}, {100 * ratio:.1f}% hole, preset {args.preset})")
 
 
 def cmd_presets(args) -> None:
-    from keras_inpaint import list_presets
+    from keras_inpaint.models.preset_loading import list_presets
 
-    rows = list_presets(count_parameters_=not args.no_counts)
+    rows = list_presets(count_parameters_=args.count, progress=progress if args.count else None)
     columns = ["name", "family", "generator_parameters", "discriminator_parameters", "resolution", "pretrained", "license"]
     columns = [c for c in columns if c in rows[0]]
     print("| " + " | ".join(columns) + " |")
@@ -162,13 +218,24 @@ def cmd_presets(args) -> None:
         print("| " + " | ".join(cells) + " |")
 
 
+def check_train(args, parser) -> None:
+    if args.ema is not None and not 0.0 <= args.ema < 1.0:
+        parser.error(f"--ema must be in [0, 1); got {args.ema}")
+    if args.image_size < 16:
+        parser.error(f"--image-size must be at least 16 pixels; got {args.image_size}")
+
+
 def cmd_train(args) -> None:
+    from keras_inpaint import training
+
     try:
         training.train(args.preset, args.data_dir, args.out, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-              image_size=args.image_size, batch_size=args.batch_size, masks=args.masks, seed=args.seed,
-              g_learning_rate=args.lr, d_learning_rate=args.d_lr, lr_schedule=args.lr_schedule,
-              ema_momentum=args.ema, resume=args.resume, teacher=args.teacher, jit_compile={"on": True, "off": False}.get(args.jit, "auto"),
-              **{name: getattr(args, name) for name in LOSS_WEIGHT_FLAGS if getattr(args, name) is not None})
+                       image_size=args.image_size, batch_size=args.batch_size, masks=args.masks, seed=args.seed,
+                       g_learning_rate=args.lr, d_learning_rate=args.d_lr, lr_schedule=args.lr_schedule,
+                       ema_momentum=args.ema, resume=args.resume, teacher=args.teacher,
+                       jit_compile={"on": True, "off": False}.get(args.jit, "auto"),
+                       verbose=0, callbacks=[training.ProgressLine(args.epochs, args.steps_per_epoch)],
+                       **{name: getattr(args, name) for name in LOSS_WEIGHT_FLAGS if getattr(args, name) is not None})
     except FileExistsError as e:
         raise UserError(f"{e} (pass --resume to continue it)") from None
     except RuntimeError as e:
@@ -176,81 +243,166 @@ def cmd_train(args) -> None:
             raise
         raise UserError(f"training diverged ({e}); {args.out} keeps the last finished epoch: "
                         "lower --lr and continue with --resume.") from None
-    print(f"wrote preset {os.path.join(args.out, 'preset')}")
+    say(f"wrote preset {os.path.join(args.out, 'preset')}")
 
 
 def cmd_evaluate(args) -> None:
-    import json
+    from keras_inpaint.evaluation import evaluate, markdown_table, save_result
 
-    from keras_inpaint.evaluation import markdown_table
-
+    if args.json:
+        _check_writable_target(args.json)
     result = evaluate(args.preset, args.data_dir, settings=args.settings, sizes=args.sizes, baselines=args.baselines,
-                      max_images=args.max_images, contact_sheet=args.contact_sheet, **inference_kwargs(args))
+                      max_images=args.max_images, contact_sheet=args.contact_sheet, progress=progress,
+                      **inference_kwargs(args))
+    print(f"preset {result['preset']}, {result['images']} images, working size "
+          f"{result['working_size'] or 'full'}, blend {result['blend'] or 'none'}")
     print(markdown_table(result))
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=1)
+        try:
+            save_result(result, args.json)
+        except OSError as e:
+            raise UserError(f"cannot write {args.json}: {e.strerror or e}.") from None
 
 
 def cmd_upload(args) -> None:
     from keras_inpaint.hub import upload_preset
 
-    print(upload_preset(args.handle, args.preset_dir, private=args.private, token=args.token))
+    say(upload_preset(args.handle, args.preset_dir, private=args.private, token=args.token))
+
+
+def check_export(args, parser) -> None:
+    if args.format == "tflite" and not args.size:
+        parser.error("--format tflite needs --size HEIGHT WIDTH (TFLite inputs have a fixed size)")
+    if args.format == "saved_model" and args.size:
+        parser.error("--size is for --format tflite (a SavedModel takes any size)")
 
 
 def cmd_export(args) -> None:
+    if os.path.exists(args.output):
+        raise UserError(f"{args.output} exists; choose a new path (nothing is overwritten).")
+    parent = os.path.dirname(os.path.abspath(args.output))
+    _check_writable_target(args.output)
+    if os.path.isdir(parent) and not os.access(parent, os.W_OK):
+        raise UserError(f"cannot write {args.output}: {parent} is not writable.")
     from keras_inpaint import Inpainter
     from keras_inpaint.export import export_saved_model, export_tflite
 
-    if os.path.exists(args.output):
-        raise UserError(f"{args.output} exists; choose a new path (nothing is overwritten).")
-    model = Inpainter.from_preset(args.preset)
-    if args.format == "saved_model":
-        export_saved_model(model, args.output, working_size=args.working_size)
-    else:
-        if not args.size:
-            raise UserError("--format tflite needs --size HEIGHT WIDTH (TFLite inputs have a fixed size).")
-        export_tflite(model, args.output, *args.size)
-    print(f"wrote {args.output}")
+    steps = progress(["load", "export"], what=f"exporting {args.format}", unit="step")
+    for step in steps:
+        if step == "load":
+            model = Inpainter.from_preset(args.preset)
+        elif args.format == "saved_model":
+            export_saved_model(model, args.output, working_size=args.working_size)
+        else:
+            export_tflite(model, args.output, *args.size)
+    say(f"wrote {args.output}")
 
 
 def cmd_convert(args) -> None:
+    from keras_inpaint.convert import convert_checkpoint
+
     convert_checkpoint(args.checkpoint, args.out_dir, family=args.family, discriminator_checkpoint=args.discriminator)
-    print(f"wrote preset {args.out_dir}")
+    say(f"wrote preset {args.out_dir}")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number; got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0; got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0; got {text!r}")
+    return value
+
+
+def _common_options(parser: argparse.ArgumentParser, default=None) -> None:
+    """``--verbose`` and ``--debug``, accepted before and after the verb."""
+    parser.add_argument("--verbose", action="store_true", default=default,
+                        help="show TensorFlow's and CUDA's own log lines")
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help="show the full traceback of an error")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends ``(default: X)`` to an option's help, except where there is nothing to say (an
+    off switch, a default of None that the help text explains)."""
+
+    def _get_help_string(self, action):
+        if any(action.default is v for v in (None, False, argparse.SUPPRESS)) or "%(default)" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _add_verb(verbs, name: str, help_text: str, func, check=None) -> argparse.ArgumentParser:
+    parser = verbs.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+                              formatter_class=_HelpFormatter)
+    _common_options(parser, default=argparse.SUPPRESS)  # do not override the values given before the verb
+    parser.set_defaults(func=func, check=check, parser=parser)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="keras-inpaint", description="Fill the holes of photos with Keras inpainting GANs.")
+    """The whole command line; building it imports no TensorFlow."""
+    parser = argparse.ArgumentParser(prog=PROGRAM, description="Fill the holes of photos with Keras inpainting GANs.")
+    _common_options(parser, default=False)
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    p = verbs.add_parser("inpaint", help="inpaint an image (the bundled sample photo if none is given)")
+    p = _add_verb(verbs, "inpaint", "inpaint an image or a folder of images (the bundled sample photo if none is given)",
+                  cmd_inpaint, check_inpaint)
     p.add_argument("image", nargs="?", help="image file or folder of images (default: the bundled sample photo)")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--mask", help="mask image (white or >127 marks the hole); a folder of same-named PNGs for a folder")
+    group.add_argument("--mask", help="mask image (white, > 127, marks the hole); for a folder: one mask for every "
+                                      "image, or a folder of same-named PNGs")
     group.add_argument("--auto-mask", choices=sorted(MASK_SETTINGS), help="draw a random mask")
-    p.add_argument("--preset", default=DEFAULT_PRESET, help=f"built-in name, preset directory or hf://org/name (default {DEFAULT_PRESET})")
+    p.add_argument("--preset", default=DEFAULT_PRESET, help="built-in name, preset directory or hf://org/name")
     p.add_argument("-o", "--output", required=True, help="output PNG (a folder when IMAGE is a folder)")
+    existing = p.add_mutually_exclusive_group()
+    existing.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
+    existing.add_argument("--skip-existing", action="store_true", help="keep outputs that exist and do the rest")
     p.add_argument("--grid", action="store_true", help="write a masked-input / mask / result picture")
-    p.add_argument("--seed", type=int, default=0, help="seed of --auto-mask (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of --auto-mask")
     add_inference_arguments(p)
-    p.set_defaults(func=cmd_inpaint)
 
-    p = verbs.add_parser("presets", help="list the built-in presets")
-    p.add_argument("--no-counts", action="store_true", help="skip building models to count parameters")
-    p.set_defaults(func=cmd_presets)
+    p = _add_verb(verbs, "presets", "list the built-in presets", cmd_presets)
+    p.add_argument("--count", action="store_true",
+                   help="build every model and count its parameters (default: the counts recorded with the presets)")
 
-    p = verbs.add_parser("train", help="train a preset on a folder of photos (resumable)")
-    p.add_argument("data_dir")
-    p.add_argument("--preset", default=DEFAULT_PRESET)
-    p.add_argument("--out", required=True, help="run directory: backup/, preset/, log.jsonl")
-    for name in ("epochs", "steps_per_epoch", "image_size", "batch_size", "seed"):
-        p.add_argument("--" + name.replace("_", "-"), type=int, default=TRAIN_DEFAULTS[name],
-                       help="(default %(default)s)")
+    p = _add_verb(verbs, "train", "train a preset on a folder of photos (resumable)", cmd_train, check_train)
+    p.add_argument("data_dir", help="folder of photos (searched recursively)")
+    p.add_argument("--preset", default=DEFAULT_PRESET, help="built-in name, preset directory or hf://org/name")
+    p.add_argument("--out", required=True, help="run directory: backup/, preset/, log.jsonl, samples/, tensorboard/")
+    p.add_argument("--epochs", type=_positive_int, default=TRAIN_DEFAULTS["epochs"], help="total epochs")
+    p.add_argument("--steps-per-epoch", type=_positive_int, default=TRAIN_DEFAULTS["steps_per_epoch"],
+                   help="batches per epoch")
+    p.add_argument("--image-size", type=_positive_int, default=TRAIN_DEFAULTS["image_size"],
+                   help="side of the square training crops, in pixels")
+    p.add_argument("--batch-size", type=_positive_int, default=TRAIN_DEFAULTS["batch_size"], help="photos per batch")
+    p.add_argument("--seed", type=int, default=TRAIN_DEFAULTS["seed"], help="seed of weights, crops and masks")
     p.add_argument("--masks", choices=[*sorted(MASK_SETTINGS), "mixed"], default=TRAIN_DEFAULTS["masks"],
-                   help=f"mask setting; mixed draws one of {', '.join(MIXED)} per mask (default %(default)s)")
-    p.add_argument("--lr", type=float, default=TRAIN_DEFAULTS["g_learning_rate"],
+                   help=f"mask setting; mixed draws one of {', '.join(MIXED)} per mask")
+    p.add_argument("--lr", type=_positive_float, default=TRAIN_DEFAULTS["g_learning_rate"],
                    help="generator learning rate (default: the preset's optimizer's)")
-    p.add_argument("--d-lr", type=float, default=TRAIN_DEFAULTS["d_learning_rate"],
+    p.add_argument("--d-lr", type=_positive_float, default=TRAIN_DEFAULTS["d_learning_rate"],
                    help="discriminator learning rate (default: the preset's optimizer's)")
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=TRAIN_DEFAULTS["lr_schedule"],
                    help="cosine: decay both rates to 0 over all epochs")
@@ -260,56 +412,74 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jit", choices=["auto", "on", "off"], default="auto",
                    help="XLA-compile the train step (auto: Keras's choice, XLA on a GPU and none on a CPU, where it is slower)")
     p.add_argument("--teacher", metavar="PRESET", help="a trained preset to distil from (with --distillation-weight)")
-    losses = p.add_argument_group("loss weights (default: the preset family's)")
+    losses = p.add_argument_group("loss weights (default: the preset's recipe)")
     for name, help_text in LOSS_WEIGHT_FLAGS.items():
-        losses.add_argument("--" + name.replace("_", "-"), type=float, metavar="W", help=help_text)
-    p.set_defaults(func=cmd_train)
+        losses.add_argument("--" + name.replace("_", "-"), type=_non_negative_float, metavar="W", help=help_text)
 
-    p = verbs.add_parser("evaluate", help="PSNR/SSIM/L1 of a preset and classical baselines on a photo folder")
-    p.add_argument("data_dir")
-    p.add_argument("--preset", default=DEFAULT_PRESET)
-    p.add_argument("--sizes", type=int, nargs="+", default=list(EVALUATE_DEFAULTS["sizes"]))
-    p.add_argument("--settings", nargs="+", choices=sorted(MASK_SETTINGS), default=list(EVALUATE_DEFAULTS["settings"]))
-    p.add_argument("--baselines", nargs="+", choices=BASELINES, default=list(EVALUATE_DEFAULTS["baselines"]))
-    p.add_argument("--max-images", type=int)
-    p.add_argument("--contact-sheet", help="write a masked / ours / baselines / original PNG")
+    p = _add_verb(verbs, "evaluate", "PSNR/SSIM/L1 of a preset and classical baselines on a photo folder", cmd_evaluate)
+    p.add_argument("data_dir", help="folder of photos (searched recursively)")
+    p.add_argument("--preset", default=DEFAULT_PRESET, help="built-in name, preset directory or hf://org/name")
+    p.add_argument("--sizes", type=_positive_int, nargs="+", default=list(EVALUATE_DEFAULTS["sizes"]),
+                   help="square crop sides, in pixels")
+    p.add_argument("--settings", nargs="+", choices=sorted(MASK_SETTINGS), default=list(EVALUATE_DEFAULTS["settings"]),
+                   help="mask settings")
+    p.add_argument("--baselines", nargs="*", choices=BASELINES, default=list(BASELINES), help="classical methods")
+    p.add_argument("--max-images", type=_positive_int, help="use the first N photos (default: all)")
+    p.add_argument("--contact-sheet", metavar="PNG", help="write a masked / ours / baselines / original picture")
     add_inference_arguments(p)
-    p.add_argument("--json", help="write every number as JSON")
-    p.set_defaults(func=cmd_evaluate)
+    p.add_argument("--json", metavar="PATH", help="write every number as JSON")
 
-    p = verbs.add_parser("upload", help="publish a preset directory to the Hugging Face Hub")
+    p = _add_verb(verbs, "upload", "publish a preset directory to the Hugging Face Hub", cmd_upload)
     p.add_argument("handle", help="hf://org/name")
-    p.add_argument("preset_dir")
-    p.add_argument("--private", action="store_true")
-    p.add_argument("--token", help="Hugging Face token (default: HF_TOKEN or the saved login)")
-    p.set_defaults(func=cmd_upload)
+    p.add_argument("preset_dir", help="a preset folder (save_to_preset, train's preset/, convert's output)")
+    p.add_argument("--private", action="store_true", help="create the repository private")
+    p.add_argument("--token", help="Hugging Face token (default: HF_TOKEN or the login of `hf auth login`)")
 
-    p = verbs.add_parser("export", help="export a preset as a TensorFlow SavedModel or a TFLite file")
-    p.add_argument("output")
-    p.add_argument("--preset", default=DEFAULT_PRESET)
-    p.add_argument("--format", choices=["saved_model", "tflite"], default="saved_model")
-    p.add_argument("--size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"), help="input size (TFLite)")
+    p = _add_verb(verbs, "export", "export a preset as a TensorFlow SavedModel or a TFLite file", cmd_export,
+                  check_export)
+    p.add_argument("output", help="the SavedModel folder or .tflite file to write (must not exist)")
+    p.add_argument("--preset", default=DEFAULT_PRESET, help="built-in name, preset directory or hf://org/name")
+    p.add_argument("--format", choices=["saved_model", "tflite"], default="saved_model", help="what to write")
+    p.add_argument("--size", type=_positive_int, nargs=2, metavar=("HEIGHT", "WIDTH"),
+                   help="input size (TFLite only, required there)")
     p.add_argument("--working-size", type=_working_size_argument, default="auto", metavar="PIXELS",
                    help="SavedModel: inpaint images larger than this at this size (auto: the preset's; 0: full size)")
-    p.set_defaults(func=cmd_export)
 
-    p = verbs.add_parser("convert", help="convert an official LaMa / MI-GAN / DeepFill v2 / pix2pix checkpoint into a preset")
+    p = _add_verb(verbs, "convert", "convert an official LaMa / MI-GAN / DeepFill v2 / pix2pix checkpoint into a preset",
+                  cmd_convert)
     p.add_argument("checkpoint", help=".ckpt / .pt / .pth (read without torch, no code run) or .npz of the state dict")
     p.add_argument("out_dir", help="the preset folder to write (must not exist or be empty)")
-    p.add_argument("--family", choices=sorted(CONVERTERS), help="the checkpoint's family (default: read from its tensor names)")
-    p.add_argument("--discriminator", metavar="CHECKPOINT", help="a separate discriminator state dict (pix2pix's latest_net_D.pth, MI-GAN's)")
-    p.set_defaults(func=cmd_convert)
+    p.add_argument("--family", choices=FAMILIES, help="the checkpoint's family (default: read from its tensor names)")
+    p.add_argument("--discriminator", metavar="CHECKPOINT",
+                   help="a separate discriminator state dict (pix2pix's latest_net_D.pth, MI-GAN's)")
     return parser
+
+
+def _error_line(error: BaseException) -> str:
+    from keras_inpaint.errors import CheckpointError, InpaintInputError, PresetError
+
+    if isinstance(error, (UserError, PresetError, InpaintInputError, CheckpointError)):
+        return str(error)
+    if isinstance(error, OSError) and error.filename:
+        return f"{error.filename}: {error.strerror or error}"
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''} (run with --debug for the traceback)"
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from keras_inpaint.errors import CheckpointError, InpaintInputError, PresetError
-
+    if args.check is not None:
+        args.check(args, args.parser)
     try:
-        args.func(args)
-    except (UserError, PresetError, InpaintInputError, CheckpointError, FileNotFoundError) as e:
-        print(f"keras-inpaint: error: {e}", file=sys.stderr)
+        with one_line_warnings(), (contextlib.nullcontext() if args.verbose else quiet_native_logs()):
+            args.func(args)
+    except KeyboardInterrupt:
+        print(f"{PROGRAM}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # every failure is one line; --debug shows where it came from
+        if args.debug:
+            raise
+        print(f"{PROGRAM}: error: {_error_line(e)}", file=sys.stderr)
         return 1
     return 0
 

@@ -88,6 +88,7 @@ def evaluate(
     contact_sheet: str | None = None,
     working_size: int | None | str = "auto",
     blend: str | None = "auto",
+    progress: Callable[..., Iterable] | None = None,
 ) -> dict:
     """Evaluate a preset (name, directory, ``hf://`` handle or an ``Inpainter``) and baselines on a photo folder.
 
@@ -96,11 +97,16 @@ def evaluate(
 
     ``working_size`` and ``blend`` go to :meth:`Inpainter.inpaint` (``"auto"``: the preset's own
     settings); the result records the settings used. The baselines always work at full size,
-    unblended.
+    unblended. ``progress`` wraps the loop over (size, setting, photo) cases, e.g.
+    :func:`keras_inpaint.console.progress` for a progress bar.
 
     Returns ``{"rows": [...], "summary": {method: {f"{setting}_{size}": {metric: mean}}}, ...}``
     where each row holds one photo's metrics for one method, setting and size.
     """
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise ValueError(f"unknown baseline {unknown[0]!r}; choose from {', '.join(BASELINES)}.")
+    paths = list_images(directory)[: max_images or None]  # an empty folder fails before a model is built
     model = preset if isinstance(preset, Inpainter) else Inpainter.from_preset(preset)
     name = getattr(preset, "name", None) if isinstance(preset, Inpainter) else str(preset)
     working_size = model.working_size if working_size == "auto" else working_size
@@ -108,23 +114,21 @@ def evaluate(
     methods: dict[str, Callable] = {"model": functools.partial(model.inpaint, working_size=working_size,
                                                                           blend=blend)}
     methods.update({b: baseline_inpainter(b) for b in baselines})
-    paths = list_images(directory)[: max_images or None]
     rows, sheet = [], []
-    for size in sizes:
-        for setting in settings:
-            for index, path in enumerate(paths):
-                image = center_crop(load_rgb(path), size)
-                mask = random_mask(size, size, setting, seed=mask_seed(seed, index, setting, size)).astype(np.uint8)
-                outputs = {}
-                for method, run in methods.items():
-                    start = time.perf_counter()
-                    outputs[method] = run(image, mask)
-                    seconds = time.perf_counter() - start
-                    rows.append({"image": os.path.basename(path), "method": method, "setting": setting, "size": size,
-                                 "hole_ratio": float(mask.mean()), "seconds": seconds,
-                                 **image_metrics(image, outputs[method], mask)})
-                if contact_sheet and size == min(sizes) and index < 4:
-                    sheet.append((image, mask, outputs))
+    cases = [(size, setting, index, path) for size in sizes for setting in settings for index, path in enumerate(paths)]
+    for size, setting, index, path in (progress or (lambda items, **_: items))(cases, total=len(cases), what="evaluating"):
+        image = center_crop(load_rgb(path), size)
+        mask = random_mask(size, size, setting, seed=mask_seed(seed, index, setting, size)).astype(np.uint8)
+        outputs = {}
+        for method, run in methods.items():
+            start = time.perf_counter()
+            outputs[method] = run(image, mask)
+            seconds = time.perf_counter() - start
+            rows.append({"image": os.path.basename(path), "method": method, "setting": setting, "size": size,
+                         "hole_ratio": float(mask.mean()), "seconds": seconds,
+                         **image_metrics(image, outputs[method], mask)})
+        if contact_sheet and size == min(sizes) and index < 4:
+            sheet.append((image, mask, outputs))
     summary: dict = {}
     for row in rows:
         key = f"{row['setting']}_{row['size']}"

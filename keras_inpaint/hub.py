@@ -7,11 +7,12 @@ import os
 from importlib import resources
 
 from huggingface_hub import CommitOperationAdd, HfApi, ModelCard, ModelCardData
+from huggingface_hub import errors as hf_errors
 from huggingface_hub.repocard_data import EvalResult
 
 from keras_inpaint.errors import PresetError
-from keras_inpaint.hub_download import parse_handle
-from keras_inpaint.models.preset_loading import load_generator
+from keras_inpaint.hub_download import first_line, parse_handle
+from keras_inpaint.models.preset_loading import count_parameters, load_generator
 from keras_inpaint.models.registry import family_of_generator
 
 REQUIRED_PRESET_FILES = ("config.json", "metadata.json", "model.weights.h5")
@@ -43,6 +44,27 @@ def _family_card(family: str) -> str:
             return f.read()
 
 
+_OPTIMIZER_SETTINGS = ("learning_rate", "beta_1", "beta_2", "epsilon", "weight_decay", "clipnorm", "global_clipnorm")
+
+
+def _optimizer_summary(config):
+    """``Adam(learning_rate=0.001, beta_1=0.9, ...)``: an optimizer's settings, not Keras's
+    serialisation internals (registered names, loss-scale and EMA fields)."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        return config
+    settings = config.get("config", {})
+    shown = ", ".join(f"{k}={settings[k]:.6g}" if isinstance(settings[k], float) else f"{k}={settings[k]}"
+                      for k in _OPTIMIZER_SETTINGS if settings.get(k) is not None)  # float32 0.001 as 0.001
+    return f"{config['class_name']}({shown})"
+
+
+def _is_transport_error(error: Exception) -> bool:
+    """A network failure below the Hub's API: OSError, or an error of the HTTP client that the
+    installed huggingface_hub uses (requests in 0.x, httpx in 1.x, httpx2 in 2.x)."""
+    root = type(error).__module__.split(".")[0]
+    return isinstance(error, OSError) or root in ("httpx", "httpx2", "requests", "urllib3")
+
+
 def render_model_card(preset_dir: str, repo_id: str, metrics: dict | None = None):
     """Render a ``huggingface_hub.ModelCard`` for a preset: YAML header, family card, counts, usage.
 
@@ -65,7 +87,8 @@ def render_model_card(preset_dir: str, repo_id: str, metrics: dict | None = None
     if os.path.exists(task_path):
         with open(task_path, encoding="utf-8") as f:
             task_config = json.load(f)["config"]
-        training = {k: v for k, v in task_config.items() if k not in ("backbone", "discriminator", "perceptual_model", "name")}
+        training = {k: _optimizer_summary(v) if k.endswith("optimizer") else v for k, v in task_config.items()
+                    if k not in ("backbone", "discriminator", "perceptual_model", "name")}
     eval_results = None
     if metrics:
         eval_results = [
@@ -86,7 +109,8 @@ def render_model_card(preset_dir: str, repo_id: str, metrics: dict | None = None
         f"# {repo_id}",
         "",
         f"A keras_inpaint `{config['class_name']}` preset ({family} family), "
-        f"{metadata.get('parameter_count', 0):,} generator parameters, saved with Keras "
+        f"{count_parameters(load_generator(preset_dir, load_weights=False)):,} trainable generator parameters "
+        f"(as `keras-inpaint presets` counts them), saved with Keras "
         f"{metadata.get('keras_version')} and keras-hub {metadata.get('keras_hub_version')}.",
         "",
         "## Usage",
@@ -133,13 +157,22 @@ def upload_preset(handle: str, preset_dir: str, private: bool = False, token: st
     repo_id, pinned = parse_handle(handle, revision)
     card = render_model_card(preset_dir, repo_id)
     api = HfApi(token=token)
-    api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
-    card.validate(repo_type="model")  # the Hub's own YAML check of the header
-    operations = [CommitOperationAdd("README.md", str(card).encode("utf-8"))]
-    for name in sorted(os.listdir(preset_dir)):  # a converted preset's own README.md is replaced
-        path = os.path.join(preset_dir, name)
-        if os.path.isfile(path) and name != "README.md":
-            operations.append(CommitOperationAdd(name, path))
-    info = api.create_commit(repo_id, operations, commit_message=commit_message or "Upload keras_inpaint preset",
-                             revision=pinned, repo_type="model")
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        card.validate(repo_type="model")  # the Hub's own YAML check of the header
+        operations = [CommitOperationAdd("README.md", str(card).encode("utf-8"))]
+        for name in sorted(os.listdir(preset_dir)):  # a converted preset's own README.md is replaced
+            path = os.path.join(preset_dir, name)
+            if os.path.isfile(path) and name != "README.md":
+                operations.append(CommitOperationAdd(name, path))
+        info = api.create_commit(repo_id, operations, commit_message=commit_message or "Upload keras_inpaint preset",
+                                 revision=pinned, repo_type="model")
+    except hf_errors.HfHubHTTPError as e:
+        status = getattr(e.response, "status_code", None)
+        advice = " (pass --token, set HF_TOKEN or run `hf auth login`)" if status in (401, 403) else ""
+        raise PresetError(f"the Hugging Face Hub refused the upload to {repo_id!r}: {first_line(e)}{advice}") from e
+    except Exception as e:
+        if not _is_transport_error(e):
+            raise
+        raise PresetError(f"cannot reach the Hugging Face Hub to upload {repo_id!r}: {first_line(e)}") from e
     return info.commit_url

@@ -39,14 +39,20 @@ def download_preset(handle: str, revision: str | None = None) -> str:
             f"{where}{repo_id!r} is not in the Hugging Face cache and HF_HUB_OFFLINE is set; "
             "download it once with network access, or unset HF_HUB_OFFLINE."
             if offline
-            else f"could not download {where}{repo_id!r} from the Hugging Face Hub: {e}"
+            else f"could not download {where}{repo_id!r} from the Hugging Face Hub: {first_line(e)}"
         ) from e
     except errors.GatedRepoError as e:
         raise PresetError(f"{repo_id!r} is gated: accept its terms on the Hub and pass a token.") from e
     except errors.RepositoryNotFoundError as e:
         raise PresetError(
             f"Hugging Face repo {repo_id!r} does not exist, or it is private and no valid token was given "
-            "(set HF_TOKEN or run `huggingface-cli login`)."
+            "(set HF_TOKEN or run `hf auth login`)."
         ) from e
     except errors.RevisionNotFoundError as e:
         raise PresetError(f"{repo_id!r} has no revision {revision!r}.") from e
+
+
+def first_line(error: BaseException) -> str:
+    """An exception's message cut to its first line (the Hub's errors carry request details after it)."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

@@ -13,6 +13,7 @@ import numpy as np
 
 from PIL import Image
 
+from keras_inpaint.console import progress, say
 from keras_inpaint.data import center_crop, inpainting_dataset, list_images, load_rgb
 from keras_inpaint.masks import random_masks
 from keras_inpaint.models.inpainter import Inpainter
@@ -69,6 +70,36 @@ class PresetSnapshot(keras.callbacks.Callback):
                   **{k: float(v) for k, v in (logs or {}).items()}}
         with open(self.log_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
+
+
+class ProgressLine(keras.callbacks.Callback):
+    """What ``keras-inpaint train`` shows: a progress bar per epoch, then one line with the
+    generator's and discriminator's losses and the hole L1 (every metric goes to ``log.jsonl``
+    and TensorBoard)."""
+
+    SHOWN = ("g_loss", "d_loss", "l1_hole")
+
+    def __init__(self, epochs: int, steps_per_epoch: int):
+        super().__init__()
+        self.epochs, self.steps_per_epoch = epochs, steps_per_epoch
+        self._bar = None
+
+    def _summary(self, logs) -> str:
+        return "  ".join(f"{k} {float(logs[k]):.4f}" for k in self.SHOWN if k in (logs or {}))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._bar = progress(range(self.steps_per_epoch), what=f"epoch {epoch + 1}/{self.epochs}", unit="step")
+        self._steps = iter(self._bar)
+
+    def on_train_batch_end(self, batch, logs=None):
+        next(self._steps, None)
+        if hasattr(self._bar, "set_postfix_str"):
+            self._bar.set_postfix_str(self._summary(logs), refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if hasattr(self._bar, "close"):
+            self._bar.close()
+        say(f"epoch {epoch + 1}/{self.epochs}: {self._summary(logs)}")
 
 
 class SampleGrid(keras.callbacks.Callback):

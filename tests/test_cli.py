@@ -49,8 +49,9 @@ def test_user_errors_exit_1_with_one_line(tmp_path, capsys):
     assert main(["inpaint", "--auto-mask", "thin", "--preset", "lama_tinny", "-o", str(tmp_path / "x.png")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown preset 'lama_tinny'" in err[0] and "lama_tiny" in err[0]
-    assert main(["inpaint", "-o", str(tmp_path / "x.png")]) == 1
-    assert "--auto-mask" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # a missing option is a usage error
+        main(["inpaint", "-o", str(tmp_path / "x.png")])
+    assert exit_info.value.code == 2 and "--auto-mask" in capsys.readouterr().err
     assert main(["inpaint", str(tmp_path / "missing.jpg"), "--auto-mask", "thin", "-o", str(tmp_path / "x.png")]) == 1
     assert "cannot read image" in capsys.readouterr().err
 
@@ -106,7 +107,9 @@ def test_failed_write_reports_and_keeps_the_existing_file(tmp_path, monkeypatch,
         raise OSError(errno.EROFS, "Read-only file system")
 
     monkeypatch.setattr(PILImage.Image, "save", read_only_file_system)
-    assert main(["inpaint", "--auto-mask", "thin", "-o", str(target)]) == 1
+    assert main(["inpaint", "--auto-mask", "thin", "-o", str(target)]) == 1  # exists: --overwrite needed
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert main(["inpaint", "--auto-mask", "thin", "--overwrite", "-o", str(target)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot write" in err[0] and "Read-only file system" in err[0]
     assert target.read_bytes() == b"the user's earlier result"
@@ -127,8 +130,13 @@ def test_inpaint_a_folder_never_overwrites(tmp_path, sample_photo, capsys):
     assert np.asarray(Image.open(out / "a.png")).shape == (50, 70, 3)
     before = (out / "a.png").read_bytes()
     assert main(["inpaint", str(photos), "--auto-mask", "thin", "--seed", "5", "-o", str(out)]) == 1
-    assert "nothing is overwritten" in capsys.readouterr().err
+    assert "exists (and 1 more); pass --overwrite" in capsys.readouterr().err
     assert (out / "a.png").read_bytes() == before
+    os.remove(out / "sub" / "b.png")  # a run cut short: --skip-existing does the rest only
+    assert main(["inpaint", str(photos), "--auto-mask", "thin", "--seed", "5", "--skip-existing", "-o", str(out)]) == 0
+    assert (out / "a.png").read_bytes() == before and (out / "sub" / "b.png").exists()
+    assert main(["inpaint", str(photos), "--auto-mask", "thin", "--seed", "5", "--overwrite", "-o", str(out)]) == 0
+    assert (out / "a.png").read_bytes() != before
 
 
 def test_train_refuses_an_existing_run_unless_resumed(tmp_path, photo_folder, capsys):

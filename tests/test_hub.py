@@ -96,7 +96,8 @@ def test_model_card_yaml_header_is_valid():
     results = data["model-index"][0]["results"][0]
     assert {m["type"]: m["value"] for m in results["metrics"]} == {"psnr_hole": 21.5, "ssim_hole": 0.61}
     assert 'Inpainter.from_preset("hf://org/lama-tiny")' in str(card)
-    assert "Apache-2.0" in str(card) and "710,838 generator parameters" in str(card)
+    assert "Apache-2.0" in str(card) and "706,870 trainable generator parameters" in str(card)
+    assert "Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-07)" in str(card) and "registered_name" not in str(card)
 
 
 def test_usage_snippet_in_the_card_runs():

@@ -10,6 +10,7 @@ from keras import ops
 from keras_hub.models import Task
 
 from keras_inpaint.blending import BLENDS, blend_batch
+from keras_inpaint.errors import InpaintInputError
 from keras_inpaint.inputs import prepare_batch, restore_output
 from keras_inpaint.models.networks import InpaintingGenerator
 from keras_inpaint.models.preset_loading import load_task
@@ -35,11 +36,11 @@ class CompositeHole(keras.layers.Layer):
 def _check_inference_settings(working_size, blend, pad_mode) -> None:
     if working_size is not None and (isinstance(working_size, bool) or not isinstance(working_size, numbers.Integral)
                                      or working_size < 1):
-        raise ValueError(f"working_size must be a positive number of pixels or None; got {working_size!r}.")
+        raise InpaintInputError(f"working_size must be a positive number of pixels or None; got {working_size!r}.")
     if blend is not None and blend not in BLENDS:
-        raise ValueError(f"unknown blend {blend!r}; choose one of {BLENDS} or None.")
+        raise InpaintInputError(f"unknown blend {blend!r}; choose one of {BLENDS} or None.")
     if pad_mode not in PAD_MODES:
-        raise ValueError(f"unknown pad_mode {pad_mode!r}; choose one of {PAD_MODES}.")
+        raise InpaintInputError(f"unknown pad_mode {pad_mode!r}; choose one of {PAD_MODES}.")
 
 
 # The constructor arguments that are inference settings: what a preset carries besides networks.

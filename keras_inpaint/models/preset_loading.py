@@ -17,6 +17,7 @@ import difflib
 import json
 import os
 import warnings
+from typing import Callable, Iterable
 
 import keras
 import numpy as np
@@ -209,11 +210,19 @@ def count_parameters(model: keras.Model | None) -> int:
     return int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
 
 
-def list_presets(count_parameters_: bool = True) -> list[dict]:
+def list_presets(count_parameters_: bool = False, progress: Callable[..., Iterable] | None = None) -> list[dict]:
     """The preset table: name, family, resolution, description, license, whether weights ship,
-    and (by building each model, seconds for the large ones) the parameters of G and D."""
+    and the trainable parameters of G and D (:func:`count_parameters`).
+
+    The counts are those recorded in each preset's metadata (``*_presets.py``; a test checks
+    them against the built models). ``count_parameters_=True`` builds every model to count them
+    instead (seconds for the large ones); ``progress`` wraps that loop (a progress bar).
+    """
+    entries = list(registry.builtin_presets().items())
+    if count_parameters_ and progress is not None:
+        entries = progress(entries, total=len(entries), what="counting parameters", unit="preset")
     rows = []
-    for name, entry in registry.builtin_presets().items():
+    for name, entry in entries:
         directory = entry["kaggle_handle"]
         row = {"name": name, **entry["metadata"], "pretrained": registry.has_weights(directory)}
         if count_parameters_:

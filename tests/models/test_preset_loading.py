@@ -3,6 +3,7 @@ import os
 import shutil
 import warnings
 
+import keras
 import numpy as np
 import pytest
 
@@ -54,7 +55,7 @@ def test_gan_preset_keeps_discriminator_losses_and_optimizers(saved_preset):
     gan = InpaintingGAN.from_preset(str(saved_preset))
     assert isinstance(gan.discriminator, ki.LamaDiscriminator)
     assert gan.r1_gamma == 0.001 and gan.adversarial_loss == "non_saturating"
-    assert isinstance(gan.d_optimizer, ki._backend.keras.optimizers.Adam)
+    assert isinstance(gan.d_optimizer, keras.optimizers.Adam)
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(1e-4)
 
 
@@ -119,7 +120,7 @@ def test_list_presets_table():
 def test_list_presets_counts_parameters_of_small_presets(monkeypatch):
     small = {k: v for k, v in registry.builtin_presets().items() if k.endswith("_tiny")}
     monkeypatch.setattr(registry, "builtin_presets", lambda: small)  # skip building the full-size ones
-    rows = {row["name"]: row for row in ki.list_presets()}
+    rows = {row["name"]: row for row in ki.list_presets(count_parameters_=True)}
     assert rows["lama_tiny"]["generator_parameters"] == ki.count_parameters(Inpainter.from_preset("lama_tiny").backbone)
     assert rows["lama_tiny"]["discriminator_parameters"] > 0
     # pconv trains with a small-weight PatchGAN: the table lists the one from_preset builds.
@@ -140,8 +141,12 @@ def test_inference_settings_travel_with_the_preset(tmp_path):
     mask[60:140, 100:220] = 1
     np.testing.assert_array_equal(reloaded.inpaint(image, mask), custom.inpaint(image, mask))
     np.testing.assert_array_equal(custom.inpaint(image, mask), bundled.inpaint(image, mask, working_size=128, blend=None))
-    with pytest.raises(ValueError, match="unknown blend"):
+    with pytest.raises(ki.InpaintInputError, match="unknown blend"):
         Inpainter.from_preset("lama_tiny", blend="seamless")
+    with pytest.raises(ki.InpaintInputError, match="unknown blend 'foo'"):  # the API's input error, not ValueError
+        bundled.inpaint(image, mask, blend="foo")
+    with pytest.raises(ki.InpaintInputError, match="working_size must be a positive number"):
+        bundled.inpaint(image, mask, working_size=-1)
 
 
 def test_bundled_migan_tiny_loads_offline_with_its_settings(sample_photo):
@@ -170,10 +175,13 @@ def test_one_recipe_per_preset_by_name_and_by_directory(name, tmp_path):
     recipe = json.load(open(os.path.join(registry.preset_dir(name), "task.json")))["config"]
     assert config == without_names(recipe)
     assert config["discriminator"]["class_name"] != "None" and config["g_optimizer"]["class_name"] == "Adam"
+    metadata = registry.builtin_presets()[name]["metadata"]  # what `keras-inpaint presets` shows without building
+    assert metadata["generator_parameters"] == ki.count_parameters(by_name.generator)
+    assert metadata["discriminator_parameters"] == ki.count_parameters(by_name.discriminator)
     if name.endswith("_tiny"):  # saving the full-size ones writes hundreds of MB
         by_name.save_to_preset(str(tmp_path / "saved"))
         assert without_names(InpaintingGAN.from_preset(str(tmp_path / "saved")).get_config()) == config
-    ki._backend.keras.backend.clear_session()
+    keras.backend.clear_session()
 
 
 def without_names(config):
