@@ -72,7 +72,7 @@ def convert_checkpoint(checkpoint: str, out_dir: str, family: str | None = None,
     if not module.matches(state):
         raise CheckpointError(f"{checkpoint} is not a {family} generator checkpoint (its tensor names do not match).")
     generator = module.convert_generator(state)
-    discriminator = module.convert_discriminator(state) if family == "lama" else None
+    discriminator = module.convert_discriminator(state) if module.DISCRIMINATOR_IN_CHECKPOINT else None
     if discriminator_checkpoint is not None:
         d_state = _read(discriminator_checkpoint)
         if not getattr(module, "is_discriminator", lambda _: False)(d_state):

@@ -182,3 +182,47 @@ def test_an_existing_preset_is_never_overwritten(tmp_path, capsys):
     assert main(["convert", str(tmp_path / "x.npz"), str(out)]) == 1
     assert "nothing is overwritten" in capsys.readouterr().err
     assert (out / "config.json").read_text() == "{}"
+
+
+@needs_fixtures
+def test_converted_presets_export_to_tflite_and_upload_like_any_other(tmp_path):
+    """A converted LaMa serves from a TFLite flatbuffer within 1 level of inpaint; a converted
+    DeepFill v2 uploads to a (loopback) Hub with its non-commercial license in the card header
+    and its provenance, and loads back from hf:// giving the same fills."""
+    import tensorflow as tf
+
+    from keras_inpaint.export import export_tflite
+    from tests.hub_server import TOKEN, FakeHub
+    from tests.test_hub import run_python
+
+    assert main(["convert", lama_checkpoint(tmp_path), str(tmp_path / "lama")]) == 0
+    lama = Inpainter.from_preset(str(tmp_path / "lama"))
+    io = fixture("lama", "io.npz")
+    photo = (nhwc(io["image"])[0, :48, :64] * 255).round().astype(np.uint8)
+    mask = nhwc(io["mask"])[0, :48, :64, 0].astype(np.uint8)
+    path = export_tflite(lama, str(tmp_path / "lama.tflite"), 48, 64)
+    served = list(tf.lite.Interpreter(path).get_signature_runner("serve")(
+        image=photo[None], mask=mask[None, ..., None]).values())[0][0]
+    np.testing.assert_array_equal(served[mask == 0], photo[mask == 0])
+    assert np.abs(served.astype(int) - lama.inpaint(photo, mask).astype(int)).max() <= 1
+
+    np.savez(tmp_path / "states_tf_places2.npz", **fixture("deepfill_v2", "weights.npz"))
+    assert main(["convert", str(tmp_path / "states_tf_places2.npz"), str(tmp_path / "df")]) == 0
+    with FakeHub() as hub:
+        code = f"""
+            import numpy as np, keras_inpaint as ki
+            ki.upload_preset("hf://org/deepfill", {str(tmp_path / "df")!r}, token={TOKEN!r})
+            rng = np.random.default_rng(0)
+            photo = rng.integers(0, 256, (64, 80, 3)).astype(np.uint8)
+            mask = np.zeros((64, 80), np.uint8); mask[20:40, 24:56] = 1
+            a = ki.Inpainter.from_preset("hf://org/deepfill").inpaint(photo, mask)
+            b = ki.Inpainter.from_preset({str(tmp_path / "df")!r}).inpaint(photo, mask)
+            print("IDENTICAL", bool(np.array_equal(a, b)))
+            """
+        result = run_python(code, {"HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_XET": "1"})
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "IDENTICAL True" in result.stdout
+        card = hub.repos["org/deepfill"]["files"]["README.md"].decode()
+    header = card.split("---")[1]
+    assert "license: cc-by-nc-4.0" in header
+    assert "non-commercial" in card.lower() and "states_tf_places2.npz" in card and "sha256" in card

@@ -27,6 +27,9 @@ from keras_inpaint.models.deepfill_v2.deepfill_v2_generator import DeepFillV2Gen
 from keras_inpaint.models.deepfill_v2.gated_conv import GatedConv2D
 
 FAMILY = "deepfill_v2"
+# Whether the generator checkpoint also holds the discriminator:
+# the converted official weights hold the generator only.
+DISCRIMINATOR_IN_CHECKPOINT = False
 SOURCE = {
     "work": "DeepFill v2 (Yu et al., ICCV 2019), weights converted by nipponjo/deepfillv2-pytorch",
     "code": "https://github.com/JiahuiYu/generative_inpainting",

@@ -40,6 +40,9 @@ from keras_inpaint.models.lama.lama_discriminator import LamaDiscriminator
 from keras_inpaint.models.lama.lama_generator import LamaGenerator
 
 FAMILY = "lama"
+# Whether the generator checkpoint also holds the discriminator:
+# LaMa's Lightning checkpoint holds ``discriminator.*`` beside ``generator.*``.
+DISCRIMINATOR_IN_CHECKPOINT = True
 SOURCE = {
     "work": "LaMa (Suvorov et al., WACV 2022)",
     "code": "https://github.com/advimman/lama",

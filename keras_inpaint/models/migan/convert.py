@@ -35,6 +35,9 @@ from keras_inpaint.models.migan.migan_generator import MiganGenerator, channels_
 from keras_inpaint.models.migan.migan_layers import BlurUpsample, EqualizedDense, ReparamConv2D, SeparableBlock
 
 FAMILY = "migan"
+# Whether the generator checkpoint also holds the discriminator:
+# the released .pt files are the inference generator alone; a training D comes as a separate file.
+DISCRIMINATOR_IN_CHECKPOINT = False
 SOURCE = {
     "work": "MI-GAN (Sargsyan et al., ICCV 2023)",
     "code": "https://github.com/Picsart-AI-Research/MI-GAN",

@@ -28,6 +28,9 @@ from keras_inpaint.models.patchgan import PatchGANDiscriminator
 from keras_inpaint.models.pix2pix.pix2pix_generator import Pix2PixGenerator
 
 FAMILY = "pix2pix"
+# Whether the generator checkpoint also holds the discriminator:
+# the discriminator is its own file, ``latest_net_D.pth``.
+DISCRIMINATOR_IN_CHECKPOINT = False
 SOURCE = {
     "work": "pix2pix (Isola et al., CVPR 2017)",
     "code": "https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix",
