@@ -14,7 +14,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from keras_inpaint.data import center_crop, list_images, load_rgb
+from keras_inpaint.data import center_crop, list_images
+from keras_inpaint.image_io import read_image_uint8, write_image
 from keras_inpaint.masks import random_mask
 from keras_inpaint.models.inpainter import Inpainter
 from keras_inpaint.visualize import grid, show_hole
@@ -113,7 +114,7 @@ def evaluate(
     for size in sizes:
         for setting in settings:
             for index, path in enumerate(paths):
-                image = center_crop(load_rgb(path), size)
+                image = center_crop(read_image_uint8(path), size)
                 mask = random_mask(size, size, setting, seed=mask_seed(seed, index, setting, size)).astype(np.uint8)
                 outputs = {}
                 for method, run in methods.items():
@@ -134,11 +135,9 @@ def evaluate(
     summary = {method: {key: {m: float(np.mean(v)) for m, v in metrics.items()} for key, metrics in keys.items()}
                for method, keys in summary.items()}
     if contact_sheet and sheet:
-        from PIL import Image
-
         labels = ["masked", name or "model", *baselines, "original"]
         panels = [[show_hole(img, m), out["model"], *[out[b] for b in baselines], img] for img, m, out in sheet]
-        Image.fromarray(grid(panels, labels)).save(contact_sheet)
+        write_image(grid(panels, labels), contact_sheet, overwrite=True)
     return {"preset": name, "directory": os.path.basename(os.path.normpath(directory)), "images": len(paths), "seed": seed,
             "working_size": working_size, "blend": blend, "rows": rows, "summary": summary}
 
