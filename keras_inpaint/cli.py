@@ -38,37 +38,23 @@ class UserError(Exception):
     """A problem with what the user asked for: reported in one line, exit code 1."""
 
 
-def _save_png(array, path: str) -> None:
-    from PIL import Image
+def _save_png(array, path: str, overwrite: bool = True) -> None:
+    """Write ``array`` atomically (keras_inpaint.image_io.write_image); float [0, 1] at 16 bits in PNG."""
+    from keras_inpaint.image_io import write_image
 
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise UserError(f"output directory {directory} does not exist.")
-    if not os.access(directory, os.W_OK):
-        raise UserError(f"output directory {directory} is not writable.")
-    # Write beside the target and rename: a failed write (read-only file system, full disk)
-    # leaves no half file and never damages a file already at ``path``.
-    extension = os.path.splitext(path)[1].lower()
-    image_format = Image.registered_extensions().get(extension, "PNG")
-    partial = f"{path}.partial"
     try:
-        Image.fromarray(array).save(partial, format=image_format)
-        os.replace(partial, path)
-    except OSError as e:
-        if os.path.exists(partial):
-            os.remove(partial)
-        raise UserError(f"cannot write {path}: {e.strerror or e}.") from None
+        write_image(array, path, overwrite=overwrite)
+    except FileExistsError as e:
+        raise UserError(str(e)) from None
 
 
-def _load_mask(path: str, shape):
-    import numpy as np
+def _load_mask(path: str, image):
+    """The hole (bool (H, W), True = hole) of the mask file at ``path``, checked against ``image``."""
+    from keras_inpaint.image_io import check_mask_size, read_mask
 
-    from keras_inpaint.data import load_rgb
-
-    mask = load_rgb(path)[..., 0] > 127
-    if mask.shape != shape[:2]:
-        raise UserError(f"mask {path} is {mask.shape[1]}x{mask.shape[0]} but the image is {shape[1]}x{shape[0]}.")
-    return mask.astype(np.uint8)
+    mask = read_mask(path)
+    check_mask_size(mask, image, path)
+    return mask
 
 
 def _working_size_argument(text: str):
@@ -101,20 +87,17 @@ def inference_kwargs(args) -> dict:
 def _inpaint_one(model, path, mask_path, auto_mask, seed, output, grid_picture, inference=None):
     import numpy as np
 
-    from keras_inpaint.data import load_rgb
+    from keras_inpaint.image_io import read_image, to_uint8
     from keras_inpaint.masks import random_mask
     from keras_inpaint.visualize import before_mask_after
 
-    try:
-        image = load_rgb(path)
-    except OSError as e:
-        raise UserError(f"cannot read image {path}: {e}") from e
+    image = read_image(path)  # uint8, or float32 [0, 1] for 16-bit and float files (kept to the output)
     if mask_path is not None:
-        mask = _load_mask(mask_path, image.shape)
+        mask = _load_mask(mask_path, image)
     else:
         mask = random_mask(image.shape[0], image.shape[1], auto_mask, seed=seed).astype(np.uint8)
     result = model.inpaint(image, mask, **(inference or {}))
-    _save_png(before_mask_after(image, mask, result) if grid_picture else result, output)
+    _save_png(before_mask_after(to_uint8(image), mask, to_uint8(result)) if grid_picture else result, output)
     return image.shape, float(mask.mean())
 
 

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from keras_inpaint import Inpainter
+from keras_inpaint.cli import main
 from keras_inpaint.errors import ImageWriteError, InpaintInputError
 from keras_inpaint.image_io import check_mask_size, read_image, read_image_uint8, read_mask, write_image
 
@@ -227,6 +228,10 @@ def test_exif_rotated_jpeg_and_a_mask_drawn_on_the_displayed_photo(tmp_path, pho
     exif_rotated(drawn.astype(np.uint8) * 255, tmp_path / "mask_rotated.png")  # a mask carrying the tag too
     np.testing.assert_array_equal(read_mask(tmp_path / "mask_rotated.png"), drawn)
     assert_inpaints(model, image)
+    out = tmp_path / "out.png"
+    assert main(["inpaint", str(tmp_path / "phone.jpg"), "--mask", str(tmp_path / "mask.png"), "-o", str(out)]) == 0
+    result = read_image(out)
+    np.testing.assert_array_equal(result[~drawn], image[~drawn])
 
 
 def test_truncated_file_is_refused(tmp_path, photo):
@@ -357,6 +362,48 @@ def test_write_keeps_16_bits_where_the_format_does(tmp_path, photo):
     with pytest.raises(InpaintInputError, match="float images in"):
         write_image(np.full((2, 2, 3), 1.5, np.float32), tmp_path / "bad.png")
     assert read_image_uint8(tmp_path / "rgb16.png").dtype == np.uint8
+
+
+# --- through the command line ------------------------------------------------------------------
+
+
+def test_cli_keeps_16_bit_rgb_from_input_to_output(tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    levels = np.random.default_rng(3).integers(0, 65536, (H, W, 3), dtype=np.uint16)
+    cv2.imwrite(str(tmp_path / "in.png"), levels[..., ::-1])
+    Image.fromarray(hole()).save(tmp_path / "mask.png")
+    out = tmp_path / "out.png"
+    assert main(["inpaint", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o", str(out)]) == 0
+    written = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[..., ::-1]
+    assert written.dtype == np.uint16
+    np.testing.assert_array_equal(written[~hole()], levels[~hole()])
+    assert main(["inpaint", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "--grid",
+                 "-o", str(tmp_path / "grid.png")]) == 0
+    assert read_image(tmp_path / "grid.png").dtype == np.uint8
+
+
+def test_cli_reads_a_transparent_palette_image(tmp_path, photo):
+    palette = Image.fromarray(photo).quantize(16)
+    palette.save(tmp_path / "in.png", transparency=3)
+    Image.fromarray(hole()).save(tmp_path / "mask.png")
+    out = tmp_path / "out.webp"
+    assert main(["inpaint", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o", str(out),
+                 "--blend", "none"]) == 0
+    assert Image.open(out).format == "WEBP" and read_image(out).shape == (H, W, 3)
+
+
+def test_cli_refusals_are_one_line(tmp_path, photo, capsys):
+    Image.fromarray(photo[..., 0].astype(np.float32)).save(tmp_path / "f255.tif")
+    assert main(["inpaint", str(tmp_path / "f255.tif"), "--auto-mask", "thin", "-o", str(tmp_path / "o.png")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "f255.tif" in err[0] and "[0, 1]" in err[0]
+    Image.fromarray(photo).save(tmp_path / "in.png")
+    Image.fromarray(np.zeros((W, H), np.uint8)).save(tmp_path / "turned.png")
+    assert main(["inpaint", str(tmp_path / "in.png"), "--mask", str(tmp_path / "turned.png"),
+                 "-o", str(tmp_path / "o.png")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is 48x64 but the image is 64x48" in err[0]
+    assert not os.path.exists(tmp_path / "o.png")
 
 
 def test_image_io_imports_numpy_pillow_and_errors_only():
