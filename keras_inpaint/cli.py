@@ -32,43 +32,26 @@ LR_SCHEDULES = source_facts.constant("keras_inpaint.training", "LR_SCHEDULES")
 LOSS_WEIGHT_FLAGS = source_facts.loss_weights()
 FAMILIES = source_facts.converter_families()
 
-
 class UserError(Exception):
     """A problem with what the user asked for: reported in one line, exit code 1."""
 
+def _save_png(array, path: str, overwrite: bool = True) -> None:
+    """Write ``array`` atomically (keras_inpaint.image_io.write_image); float [0, 1] at 16 bits in PNG."""
+    from keras_inpaint.image_io import write_image
 
-def _save_png(array, path: str) -> None:
-    from PIL import Image
-
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise UserError(f"output directory {directory} does not exist.")
-    if not os.access(directory, os.W_OK):
-        raise UserError(f"output directory {directory} is not writable.")
-    # Write beside the target and rename: a failed write (read-only file system, full disk)
-    # leaves no half file and never damages a file already at ``path``.
-    extension = os.path.splitext(path)[1].lower()
-    image_format = Image.registered_extensions().get(extension, "PNG")
-    partial = f"{path}.partial"
     try:
-        Image.fromarray(array).save(partial, format=image_format)
-        os.replace(partial, path)
-    except OSError as e:
-        if os.path.exists(partial):
-            os.remove(partial)
-        raise UserError(f"cannot write {path}: {e.strerror or e}.") from None
+        write_image(array, path, overwrite=overwrite)
+    except FileExistsError as e:
+        raise UserError(str(e)) from None
 
+def _load_mask(path: str, image=None):
+    """The hole (bool (H, W), True = hole) of the mask file at ``path``, checked against ``image`` if given."""
+    from keras_inpaint.image_io import check_mask_size, read_mask
 
-def _load_mask(path: str, shape=None):
-    import numpy as np
-
-    from keras_inpaint.data import load_rgb
-
-    mask = load_rgb(path)[..., 0] > 127
-    if shape is not None and mask.shape != shape[:2]:
-        raise UserError(f"mask {path} is {mask.shape[1]}x{mask.shape[0]} but the image is {shape[1]}x{shape[0]}.")
-    return mask.astype(np.uint8)
-
+    mask = read_mask(path)
+    if image is not None:
+        check_mask_size(mask, image, path)
+    return mask
 
 def _working_size_argument(text: str):
     """``--working-size``: "auto" (the preset's), 0 (full size) or a positive number of pixels."""
@@ -82,7 +65,6 @@ def _working_size_argument(text: str):
         raise argparse.ArgumentTypeError(f"expected auto, 0 or a number of pixels; got {text!r}")
     return value or None
 
-
 def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     """``--working-size`` and ``--blend``, shared by ``inpaint``, ``evaluate`` and benchmarks/quality.py."""
     parser.add_argument("--working-size", type=_working_size_argument, default="auto", metavar="PIXELS",
@@ -91,40 +73,32 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--blend", choices=["auto", "poisson", "none"], default="auto",
                         help="poisson: blend the fill into the photo; none: paste it (auto: the preset's setting)")
 
-
 def inference_kwargs(args) -> dict:
     """``Inpainter.inpaint`` keyword arguments from :func:`add_inference_arguments`' options."""
     return {"working_size": args.working_size, "blend": None if args.blend == "none" else args.blend}
-
-
 
 def _inpaint_one(model, path, mask, auto_mask, seed, output, grid_picture, inference=None):
     """Inpaint the image at ``path`` with ``mask`` (a mask file's path, an array, or None for
     ``--auto-mask``); write ``output``. Returns the image's shape and hole ratio."""
     import numpy as np
 
-    from keras_inpaint.data import load_rgb
+    from keras_inpaint.image_io import read_image, to_uint8
     from keras_inpaint.masks import random_mask
     from keras_inpaint.visualize import before_mask_after
 
-    try:
-        image = load_rgb(path)
-    except OSError as e:
-        raise UserError(f"cannot read image {path}: {e}") from e
+    image = read_image(path)  # uint8, or float32 [0, 1] for 16-bit and float files (kept to the output)
     if isinstance(mask, str):
-        mask = _load_mask(mask, image.shape)
+        mask = _load_mask(mask, image)
     elif mask is None:
         mask = random_mask(image.shape[0], image.shape[1], auto_mask, seed=seed).astype(np.uint8)
     elif mask.shape != image.shape[:2]:
         raise UserError(f"the mask is {mask.shape[1]}x{mask.shape[0]} but {path} is {image.shape[1]}x{image.shape[0]}.")
     result = model.inpaint(image, mask, **(inference or {}))
-    _save_png(before_mask_after(image, mask, result) if grid_picture else result, output)
+    _save_png(before_mask_after(to_uint8(image), mask, to_uint8(result)) if grid_picture else result, output)
     return image.shape, float(mask.mean())
-
 
 def _same_file(a: str, b: str) -> bool:
     return os.path.abspath(a) == os.path.abspath(b) or (os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b))
-
 
 def check_inpaint(args, parser) -> None:
     if args.mask is None and args.auto_mask is None:
@@ -133,7 +107,6 @@ def check_inpaint(args, parser) -> None:
     for name, path in (("IMAGE", source), ("--mask", args.mask)):
         if path is not None and not os.path.isdir(path) and _same_file(args.output, path):
             parser.error(f"-o {args.output} is the {name} file; choose another output path")
-
 
 def _folder_jobs(source: str, args) -> list[tuple[str, str | None, str]]:
     """(image, mask file or None, output) for every image under the folder ``source``."""
@@ -158,7 +131,6 @@ def _folder_jobs(source: str, args) -> list[tuple[str, str | None, str]]:
         jobs.append((path, mask_path, os.path.join(args.output, relative)))
     return jobs
 
-
 def _check_writable_target(output: str) -> None:
     """Refuse an output whose folder cannot be created (a path under a regular file)."""
     parent = os.path.dirname(os.path.abspath(output))
@@ -166,7 +138,6 @@ def _check_writable_target(output: str) -> None:
         parent = os.path.dirname(parent)
     if not os.path.isdir(parent):
         raise UserError(f"cannot write {output}: {parent} is a file, not a folder.")
-
 
 def cmd_inpaint(args) -> None:
     source = args.image or SAMPLE_PHOTO
@@ -204,7 +175,6 @@ def cmd_inpaint(args) -> None:
                                     inference_kwargs(args))
         say(f"wrote {output} ({shape[1]}x{shape[0]}, {100 * ratio:.1f}% hole, preset {args.preset})")
 
-
 def cmd_presets(args) -> None:
     from keras_inpaint.models.preset_loading import list_presets
 
@@ -217,13 +187,11 @@ def cmd_presets(args) -> None:
         cells = [f"{row[c]:,}" if isinstance(row[c], int) and not isinstance(row[c], bool) else str(row[c]) for c in columns]
         print("| " + " | ".join(cells) + " |")
 
-
 def check_train(args, parser) -> None:
     if args.ema is not None and not 0.0 <= args.ema < 1.0:
         parser.error(f"--ema must be in [0, 1); got {args.ema}")
     if args.image_size < 16:
         parser.error(f"--image-size must be at least 16 pixels; got {args.image_size}")
-
 
 def cmd_train(args) -> None:
     from keras_inpaint import training
@@ -245,7 +213,6 @@ def cmd_train(args) -> None:
                         "lower --lr and continue with --resume.") from None
     say(f"wrote preset {os.path.join(args.out, 'preset')}")
 
-
 def cmd_evaluate(args) -> None:
     from keras_inpaint.evaluation import evaluate, markdown_table, save_result
 
@@ -263,19 +230,16 @@ def cmd_evaluate(args) -> None:
         except OSError as e:
             raise UserError(f"cannot write {args.json}: {e.strerror or e}.") from None
 
-
 def cmd_upload(args) -> None:
     from keras_inpaint.hub import upload_preset
 
     say(upload_preset(args.handle, args.preset_dir, private=args.private, token=args.token))
-
 
 def check_export(args, parser) -> None:
     if args.format == "tflite" and not args.size:
         parser.error("--format tflite needs --size HEIGHT WIDTH (TFLite inputs have a fixed size)")
     if args.format == "saved_model" and args.size:
         parser.error("--size is for --format tflite (a SavedModel takes any size)")
-
 
 def cmd_export(args) -> None:
     if os.path.exists(args.output):
@@ -297,13 +261,11 @@ def cmd_export(args) -> None:
             export_tflite(model, args.output, *args.size)
     say(f"wrote {args.output}")
 
-
 def cmd_convert(args) -> None:
     from keras_inpaint.convert import convert_checkpoint
 
     convert_checkpoint(args.checkpoint, args.out_dir, family=args.family, discriminator_checkpoint=args.discriminator)
     say(f"wrote preset {args.out_dir}")
-
 
 def _positive_int(text: str) -> int:
     try:
@@ -314,7 +276,6 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive whole number; got {text!r}")
     return value
 
-
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -323,7 +284,6 @@ def _positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}")
     return value
-
 
 def _non_negative_float(text: str) -> float:
     try:
@@ -334,14 +294,12 @@ def _non_negative_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number >= 0; got {text!r}")
     return value
 
-
 def _common_options(parser: argparse.ArgumentParser, default=None) -> None:
     """``--verbose`` and ``--debug``, accepted before and after the verb."""
     parser.add_argument("--verbose", action="store_true", default=default,
                         help="show TensorFlow's and CUDA's own log lines")
     parser.add_argument("--debug", action="store_true", default=default,
                         help="show the full traceback of an error")
-
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Appends ``(default: X)`` to an option's help, except where there is nothing to say (an
@@ -352,14 +310,12 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
             return action.help
         return super()._get_help_string(action)
 
-
 def _add_verb(verbs, name: str, help_text: str, func, check=None) -> argparse.ArgumentParser:
     parser = verbs.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
                               formatter_class=_HelpFormatter)
     _common_options(parser, default=argparse.SUPPRESS)  # do not override the values given before the verb
     parser.set_defaults(func=func, check=check, parser=parser)
     return parser
-
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; building it imports no TensorFlow."""
@@ -454,7 +410,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a separate discriminator state dict (pix2pix's latest_net_D.pth, MI-GAN's)")
     return parser
 
-
 def _error_line(error: BaseException) -> str:
     from keras_inpaint.errors import CheckpointError, InpaintInputError, PresetError
 
@@ -464,7 +419,6 @@ def _error_line(error: BaseException) -> str:
         return f"{error.filename}: {error.strerror or error}"
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0] if text else ''} (run with --debug for the traceback)"
-
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
@@ -482,7 +436,6 @@ def main(argv=None) -> int:
         print(f"{PROGRAM}: error: {_error_line(e)}", file=sys.stderr)
         return 1
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

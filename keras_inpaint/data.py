@@ -8,15 +8,19 @@ from typing import Sequence
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from keras_inpaint.errors import InpaintInputError
+from keras_inpaint.image_io import read_image_uint8
 from keras_inpaint.masks import MaskSetting, random_mask
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+# Reading lives in keras_inpaint.image_io; the old name stays for callers of keras_inpaint.data.
+load_rgb = read_image_uint8
 
 
 def list_images(directory: str) -> list[str]:
-    """All image files (jpg/jpeg/png/webp/bmp, any case) under ``directory``, recursively, sorted."""
+    """All image files (jpg/jpeg/png/webp/bmp/tif/tiff, any case) under ``directory``, recursively, sorted."""
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"image directory {directory!r} does not exist or is not a directory.")
     paths = []
@@ -32,23 +36,11 @@ def list_images(directory: str) -> list[str]:
     return paths
 
 
-def load_rgb(path: str) -> np.ndarray:
-    """Read an image file as uint8 RGB (H, W, 3); grayscale, palette and RGBA are converted."""
-    with Image.open(path) as image:
-        image.load()
-        if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
-            background = Image.new("RGB", image.size, (255, 255, 255))
-            background.paste(image.convert("RGBA"), mask=image.convert("RGBA").split()[-1])
-            image = background
-        return np.asarray(image.convert("RGB"), dtype=np.uint8)
-
-
 def _load_or_flag(path: bytes) -> tuple[np.ndarray, bool]:
-    name = path.decode()
     try:
-        return load_rgb(name), True
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as e:
-        warnings.warn(f"skipping unreadable image {name}: {type(e).__name__}: {e}", stacklevel=2)
+        return read_image_uint8(path.decode()), True
+    except InpaintInputError as e:  # names the file and the problem
+        warnings.warn(f"{e} (skipped)", stacklevel=2)
         return np.zeros((1, 1, 3), np.uint8), False
 
 
@@ -79,8 +71,9 @@ def inpainting_dataset(
 ) -> tf.data.Dataset:
     """Batches of ``(images, masks)`` for ``InpaintingGAN.fit`` from a folder of photos.
 
-    Every image file under ``directory`` (nested folders, jpg/png/webp/bmp) is read with
-    Pillow (grayscale and RGBA become RGB), randomly scaled, cropped to
+    Every image file under ``directory`` (nested folders, jpg/png/webp/bmp/tiff) is read by
+    :func:`keras_inpaint.image_io.read_image_uint8` (EXIF orientation applied; gray, palette,
+    CMYK and 16-bit files become 8-bit RGB; alpha over white), randomly scaled, cropped to
     ``image_size`` x ``image_size`` and flipped. Unreadable files are skipped with a
     warning naming them; training never stops on one.
 
@@ -132,14 +125,12 @@ def inpainting_dataset(
 
 
 def load_images(paths: Sequence[str]) -> list[np.ndarray]:
-    """Read several image files as uint8 RGB arrays (errors name the file)."""
-    images = []
-    for path in paths:
-        try:
-            images.append(load_rgb(path))
-        except (OSError, UnidentifiedImageError) as e:
-            raise ValueError(f"cannot read image {path!r}: {e}") from e
-    return images
+    """Read several image files as uint8 RGB (H, W, 3) arrays.
+
+    Raises:
+        InpaintInputError (a ``ValueError``): one line naming the first unreadable file.
+    """
+    return [read_image_uint8(path) for path in paths]
 
 
 def center_crop(image: np.ndarray, size: int) -> np.ndarray:

@@ -1,8 +1,8 @@
-"""Exceptions raised by keras_inpaint for bad input (subclasses of ``ValueError``)."""
+"""Exceptions raised by keras_inpaint: bad input (subclasses of ``ValueError``) and failed writes (``OSError``)."""
 
 
 class InpaintInputError(ValueError):
-    """An image or mask handed to keras_inpaint is malformed (rank, size, range, values)."""
+    """An image or mask handed to keras_inpaint is malformed (rank, size, range, values) or unreadable."""
 
 
 class PresetError(ValueError):
@@ -11,3 +11,12 @@ class PresetError(ValueError):
 
 class CheckpointError(ValueError):
     """A checkpoint file cannot be read safely or does not match the family it is converted to."""
+
+
+class ImageWriteError(OSError, InpaintInputError):
+    """An image file cannot be written (folder missing or read-only, disk full): one line naming the path.
+
+    An ``OSError`` (``errno`` is the underlying error's number when there is one; ``str()`` is the
+    message alone), and an ``InpaintInputError`` too, so every command that writes a picture
+    reports it in one line like the other problems with the user's files.
+    """

@@ -14,7 +14,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from keras_inpaint.data import center_crop, list_images, load_rgb
+from keras_inpaint.data import center_crop, list_images
+from keras_inpaint.image_io import read_image_uint8, write_image
 from keras_inpaint.masks import random_mask
 from keras_inpaint.models.inpainter import Inpainter
 from keras_inpaint.visualize import grid, show_hole
@@ -117,7 +118,7 @@ def evaluate(
     rows, sheet = [], []
     cases = [(size, setting, index, path) for size in sizes for setting in settings for index, path in enumerate(paths)]
     for size, setting, index, path in (progress or (lambda items, **_: items))(cases, total=len(cases), what="evaluating"):
-        image = center_crop(load_rgb(path), size)
+        image = center_crop(read_image_uint8(path), size)
         mask = random_mask(size, size, setting, seed=mask_seed(seed, index, setting, size)).astype(np.uint8)
         outputs = {}
         for method, run in methods.items():
@@ -138,11 +139,9 @@ def evaluate(
     summary = {method: {key: {m: float(np.mean(v)) for m, v in metrics.items()} for key, metrics in keys.items()}
                for method, keys in summary.items()}
     if contact_sheet and sheet:
-        from PIL import Image
-
         labels = ["masked", name or "model", *baselines, "original"]
         panels = [[show_hole(img, m), out["model"], *[out[b] for b in baselines], img] for img, m, out in sheet]
-        Image.fromarray(grid(panels, labels)).save(contact_sheet)
+        write_image(grid(panels, labels), contact_sheet, overwrite=True)
     return {"preset": name, "directory": os.path.basename(os.path.normpath(directory)), "images": len(paths), "seed": seed,
             "working_size": working_size, "blend": blend, "rows": rows, "summary": summary}
 

@@ -11,10 +11,9 @@ from typing import Callable
 import keras
 import numpy as np
 
-from PIL import Image
-
 from keras_inpaint.console import progress, say
-from keras_inpaint.data import center_crop, inpainting_dataset, list_images, load_rgb
+from keras_inpaint.data import center_crop, inpainting_dataset, list_images
+from keras_inpaint.image_io import read_image_uint8, write_image
 from keras_inpaint.masks import random_masks
 from keras_inpaint.models.inpainter import Inpainter
 from keras_inpaint.models.inpainting_gan import InpaintingGAN
@@ -121,7 +120,7 @@ class SampleGrid(keras.callbacks.Callback):
         rows = [[show_hole(img, m), out, img] for img, m, out in zip(self.images, self.masks, results)]
         picture = grid(rows, ["masked input", f"epoch {epoch + 1}", "original"])
         os.makedirs(self.directory, exist_ok=True)
-        Image.fromarray(picture).save(os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png"))
+        write_image(picture, os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png"), overwrite=True)
         if self.log_dir:
             import tensorflow as tf
 
@@ -133,7 +132,7 @@ class SampleGrid(keras.callbacks.Callback):
 
 def sample_photos(data_dir: str, size: int, count: int = 4) -> np.ndarray:
     """``count`` photos of ``data_dir`` centre-cropped to ``size``: uint8 (count, size, size, 3)."""
-    return np.stack([center_crop(load_rgb(p), size) for p in list_images(data_dir)[:count]])
+    return np.stack([center_crop(read_image_uint8(p), size) for p in list_images(data_dir)[:count]])
 
 
 LR_SCHEDULES = ("constant", "cosine")
