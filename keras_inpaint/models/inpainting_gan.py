@@ -15,11 +15,10 @@ import dataclasses
 from typing import Any, Callable
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from keras_inpaint import losses
-from keras_inpaint._backend import require_tensorflow
+from keras_inpaint.models.gan_steps import JaxSteps, PairedOptimizer, TensorFlowSteps
 from keras_inpaint.models.inpainter import Inpainter
 from keras_inpaint.models.networks import InpaintingGenerator
 from keras_inpaint.pipeline import masked_input
@@ -134,6 +133,8 @@ DISCRIMINATOR_TERMS = (
              "R1 gradient penalty of the discriminator"),
 )
 LOSS_WEIGHTS = tuple(term.weight for term in GENERATOR_TERMS + DISCRIMINATOR_TERMS if term.weight)
+# The backends with a gradient step in keras_inpaint.models.gan_steps.
+TRAINING_BACKENDS = ("tensorflow", "jax")
 
 
 def _optimizer_config(optimizer, default_rate: float) -> dict:
@@ -155,7 +156,8 @@ class InpaintingGAN(Inpainter):
     (N,H,W,3) in [-1,1] and masks (N,H,W,1) with 1 in the hole, as produced by
     :func:`keras_inpaint.data.inpainting_dataset`. Batches of images alone get random box
     holes drawn with a ``keras.random.SeedGenerator``. One ``train_step`` updates the
-    discriminator, then the generator (TensorFlow backend, ``tf.GradientTape``).
+    discriminator, then the generator, on TensorFlow (``tf.GradientTape``) or JAX (stateless,
+    ``jax.grad``): :mod:`keras_inpaint.models.gan_steps`.
 
     Like every keras-hub ``Task`` it is compiled when built (``compile=False`` skips that), with
     its own optimizers: ``from_config`` and ``from_preset`` therefore give a model ready to
@@ -211,7 +213,9 @@ class InpaintingGAN(Inpainter):
         seed: int | None = None,
         **kwargs,
     ):
-        require_tensorflow("InpaintingGAN")
+        if keras.config.backend() not in TRAINING_BACKENDS:
+            raise RuntimeError(f"InpaintingGAN trains on {' or '.join(TRAINING_BACKENDS)}; KERAS_BACKEND is "
+                               f"{keras.config.backend()!r}. Inference (Inpainter) runs on any backend.")
         if adversarial_loss not in losses.ADVERSARIAL_KINDS:
             raise ValueError(
                 f"unknown adversarial_loss {adversarial_loss!r}; choose one of {losses.ADVERSARIAL_KINDS}."
@@ -323,7 +327,8 @@ class InpaintingGAN(Inpainter):
         # otherwise build the main optimizer over the discriminator's variables too.
         g_optimizer.build(self.backbone.trainable_variables)
         d_optimizer.build(self.discriminator.trainable_variables)
-        keras.Model.compile(self, optimizer=g_optimizer, loss=None, jit_compile=jit_compile, **kwargs)
+        keras.Model.compile(self, optimizer=PairedOptimizer(g_optimizer, d_optimizer), loss=None,
+                            jit_compile=jit_compile, **kwargs)
         for weight, average in zip(self.backbone.weights, getattr(self, "ema_weights", [])):
             average.assign(weight)
 
@@ -365,15 +370,16 @@ class InpaintingGAN(Inpainter):
             total = total + (1.0 if term.weight is None else getattr(self, term.weight)) * values[term.name]
         return total, values
 
-    def _discriminator_loss(self, t: StepTensors):
-        """Fill ``t``'s logits (and R1 gradients if R1 is on); return (d_loss, {term: value})."""
-        with tf.GradientTape() as r1_tape:
-            r1_tape.watch(t.images)
-            t.real_logits, _ = discriminate(self.discriminator, t.images, t.masks, t.training)
-            real_sum = ops.sum(t.real_logits)
-        t.fake_logits, _ = discriminate(self.discriminator, ops.stop_gradient(t.fake), t.masks, t.training)
+    def _discriminator_loss(self, t: StepTensors, steps):
+        """Fill ``t``'s logits (and R1's gradients if R1 is on); return (d_loss, {term: value})."""
+        def judge_real(images):
+            return discriminate(self.discriminator, images, t.masks, t.training)[0]
+
         if self.r1_gamma != 0.0:
-            t.real_gradients = r1_tape.gradient(real_sum, t.images)
+            t.real_logits, t.real_gradients = steps.input_gradient(judge_real, t.images)
+        else:
+            t.real_logits = judge_real(t.images)
+        t.fake_logits, _ = discriminate(self.discriminator, ops.stop_gradient(t.fake), t.masks, t.training)
         return self._weighted_sum(self.discriminator_terms, t)
 
     def _generator_loss(self, t: StepTensors):
@@ -386,39 +392,60 @@ class InpaintingGAN(Inpainter):
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
-    def train_step(self, data):
+    def _adversarial_step(self, data, steps):
+        """One step of the algorithm; ``steps`` (:mod:`keras_inpaint.models.gan_steps`) takes the
+        gradients the backend's way."""
         images, masks = self._unpack(data)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        # 1. Generate the fills (the tape stays open for step 3).
-        with tf.GradientTape() as g_tape:
-            fake = ops.cast(self.backbone(masked_input(images, masks), training=True), "float32")
+        # 1. Generate the fills (kept differentiable for step 3).
+        fake, pullback = steps.forward(
+            self.backbone, lambda: ops.cast(self.backbone(masked_input(images, masks), training=True), "float32"))
         tensors = StepTensors(self, images, fake, masks, training=True)
-
         # 2. Update the discriminator on real images and the generated batch.
-        d_variables = self.discriminator.trainable_variables
-        with tf.GradientTape() as d_tape:
-            d_loss, d_values = self._discriminator_loss(tensors)
-            scaled_d_loss = self.d_optimizer.scale_loss(d_loss / replicas)
-        self.d_optimizer.apply_gradients(zip(d_tape.gradient(scaled_d_loss, d_variables), d_variables))
-
-        # 3. Update the generator against the updated discriminator (same forward pass).
-        g_variables = self.backbone.trainable_variables
-        with g_tape:
-            g_loss, g_values = self._generator_loss(tensors)
-            scaled_g_loss = self.g_optimizer.scale_loss(g_loss / replicas)
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(scaled_g_loss, g_variables), g_variables))
-
+        d_loss, d_values = steps.minimize(self.d_optimizer, self.discriminator,
+                                          lambda: self._discriminator_loss(tensors, steps))
+        # 3. Update the generator against the updated discriminator, through the fills of step 1.
+        g_loss, g_values = steps.minimize_through(
+            self.g_optimizer, self.backbone, pullback, fake,
+            lambda fills: self._generator_loss(dataclasses.replace(tensors, fake=fills)))
         # 4. Move the generator's average and the trackers.
         self._update_ema()
         return self._update_trackers(g_loss, d_loss, {**d_values, **g_values})
 
-    def test_step(self, data):
+    def _evaluation_step(self, data, steps):
         images, masks = self._unpack(data)
         fake = ops.cast(self.backbone(masked_input(images, masks), training=False), "float32")
         tensors = StepTensors(self, images, fake, masks, training=False)
-        d_loss, d_values = self._discriminator_loss(tensors)
+        d_loss, d_values = self._discriminator_loss(tensors, steps)
         g_loss, g_values = self._generator_loss(tensors)
         return self._update_trackers(g_loss, d_loss, {**d_values, **g_values})
+
+    def _stateless(self, state, step, training: bool):
+        """JAX's ``fit`` calls ``train_step(state, data)`` with the values of the (trainable,
+        non-trainable, optimizer, metrics) variables (``test_step``: no optimizer) and wants
+        (logs, new state) back: run ``step`` with those values bound, then hand the new values
+        back in the same layout."""
+        groups = [self.trainable_variables, self.non_trainable_variables,
+                  *([self.optimizer.variables] if training else []), self.metrics_variables]
+        steps = JaxSteps([v for group in groups for v in group])
+        logs, values = steps.run([value for group in state for value in group], lambda: step(steps))
+        new_state, start = [], 0
+        for group in groups:
+            new_state.append(values[start:start + len(group)])
+            start += len(group)
+        return logs, tuple(new_state)
+
+    def train_step(self, *args):
+        """TensorFlow: ``train_step(data)``; JAX: ``train_step(state, data)`` (stateless)."""
+        if keras.config.backend() == "jax":
+            state, data = args
+            return self._stateless(state, lambda steps: self._adversarial_step(data, steps), training=True)
+        return self._adversarial_step(args[0], TensorFlowSteps())
+
+    def test_step(self, *args):
+        if keras.config.backend() == "jax":
+            state, data = args
+            return self._stateless(state, lambda steps: self._evaluation_step(data, steps), training=False)
+        return self._evaluation_step(args[0], TensorFlowSteps())
 
     # ------------------------------------------------------------ serialization
     def get_config(self):
