@@ -310,7 +310,9 @@ def cmd_serve(args) -> None:
     try:
         from keras_inpaint.serve import serve
     except ImportError as e:
-        raise UserError(f"serve needs the [serve] extra ({e}): pip install 'keras-inpaint[serve]'.") from None
+        if e.name not in ("starlette", "uvicorn", "python_multipart"):
+            raise
+        raise UserError(f"serve needs the [serve] extra (no {e.name}): pip install 'keras-inpaint[serve]'.") from None
     try:
         serve(args.preset or [DEFAULT_PRESET], host=args.host, port=args.port, max_upload_mb=args.max_upload_mb,
               max_megapixels=args.max_megapixels, announce=say, log_level="info" if args.verbose else "warning")
@@ -473,8 +475,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a separate discriminator state dict (pix2pix's latest_net_D.pth, MI-GAN's)")
 
     p = _add_verb(verbs, "serve", "serve a web page and an HTTP API that inpaint what one paints over", cmd_serve)
-    p.add_argument("--preset", action="append", help="a preset to offer (repeat for several; the first is the default; "
-                                                     f"default: {DEFAULT_PRESET}): built-in name, directory or hf://org/name")
+    p.add_argument("--preset", action="append",
+                   help=f"a preset to offer: built-in name, directory or hf://org/name; repeat for several, the first "
+                        f"is the default (default: {DEFAULT_PRESET})")
     p.add_argument("--host", default=SERVE_DEFAULTS["host"],
                    help="address to listen on (0.0.0.0: every interface, reachable by others)")
     p.add_argument("--port", type=_port, default=SERVE_DEFAULTS["port"], help="port to listen on (0: any free port)")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import threading
 from typing import Callable, Sequence
 from urllib.parse import urlsplit
 
@@ -58,7 +59,9 @@ PAGE_HEADERS = {
     "Cache-Control": "no-cache",
 }
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-INFERENCE_FIELDS = ("working_size", "blend") + (("hd_strategy",) if ACCEPTS_HD_STRATEGY else ())
+# Requests holding decoded pixels at once: one on the model, one decoding or encoding beside it.
+# The others wait with their upload's bytes only, so memory stays bounded under many requests.
+PIXEL_SLOTS = 2
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -72,7 +75,8 @@ def inference_options(fields: dict[str, str]) -> dict:
     working_size = fields.get("working_size", "auto").strip()
     if working_size != "auto":
         if not working_size.isdigit():
-            raise InpaintInputError(f"working_size must be auto, 0 (full size) or a number of pixels; got {working_size!r}.")
+            raise InpaintInputError(f"working_size must be auto, 0 (full size) or a number of pixels; "
+                                    f"got {working_size!r}.")
         options["working_size"] = int(working_size) or None
     blend = fields.get("blend", "auto").strip()
     if blend != "auto":
@@ -185,13 +189,16 @@ def create_app(pool: ModelPool, max_upload_bytes: int = 25 * 2**20, max_pixels: 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
+    pixel_slots = threading.BoundedSemaphore(PIXEL_SLOTS)
+
     def run_model(image_bytes: bytes, mask_bytes: bytes, preset: str | None, options: dict) -> bytes:
-        image = read_upload(image_bytes, "image", max_pixels)
-        mask = read_upload(mask_bytes, "mask", max_pixels)
-        if mask.shape != image.shape[:2]:
-            raise InpaintInputError(f"mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
-                                    f"{image.shape[1]}x{image.shape[0]}; they must be the same size.")
-        return encode_png(pool.inpaint(preset, image, mask, **options))
+        with pixel_slots:
+            image = read_upload(image_bytes, "image", max_pixels)
+            mask = read_upload(mask_bytes, "mask", max_pixels)
+            if mask.shape != image.shape[:2]:
+                raise InpaintInputError(f"mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
+                                        f"{image.shape[1]}x{image.shape[0]}; they must be the same size.")
+            return encode_png(pool.inpaint(preset, image, mask, **options))
 
     async def inpaint(request: Request) -> Response:
         async with request.form(max_files=2, max_fields=8) as form:
@@ -201,13 +208,13 @@ def create_app(pool: ModelPool, max_upload_bytes: int = 25 * 2**20, max_pixels: 
             if missing:
                 return _error(400, f"missing file field(s) {', '.join(missing)}: send multipart/form-data with "
                                    "'image' (a photo) and 'mask' (same size, white = hole).")
-            try:
-                preset = pool.check(fields.get("preset"))
-                options = inference_options(fields)
-                image_bytes, mask_bytes = await files["image"].read(), await files["mask"].read()
-                png = await run_in_threadpool(run_model, image_bytes, mask_bytes, preset, options)
-            except InpaintInputError as e:
-                return _error(400, str(e))
+            image_bytes, mask_bytes = await files["image"].read(), await files["mask"].read()
+        try:
+            preset = pool.check(fields.get("preset"))
+            options = inference_options(fields)
+            png = await run_in_threadpool(run_model, image_bytes, mask_bytes, preset, options)
+        except InpaintInputError as e:
+            return _error(400, str(e))
         return Response(png, media_type="image/png")
 
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
@@ -220,7 +227,8 @@ def create_app(pool: ModelPool, max_upload_bytes: int = 25 * 2**20, max_pixels: 
     routes = [Route(path, page) for path in PAGE_FILES]
     routes += [Route("/api/presets", presets), Route("/healthz", healthz),
                Route("/api/inpaint", inpaint, methods=["POST"])]
-    return Starlette(routes=routes, middleware=[Middleware(_Guard, max_bytes=max_upload_bytes, allowed_hosts=allowed_hosts)],
+    guard = Middleware(_Guard, max_bytes=max_upload_bytes, allowed_hosts=allowed_hosts)
+    return Starlette(routes=routes, middleware=[guard],
                      exception_handlers={HTTPException: http_error, Exception: server_fault})
 
 

@@ -55,7 +55,8 @@ def read_upload(data: bytes, what: Literal["image", "mask"], max_pixels: int = D
     except InpaintInputError:
         raise
     except UnidentifiedImageError:
-        raise InpaintInputError(f"{what} is not an image file this server can read (PNG, JPEG, WebP, BMP, ...).") from None
+        raise InpaintInputError(f"{what} is not an image file this server can read (PNG, JPEG, WebP, BMP, ...).") \
+            from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise InpaintInputError(f"{what} refused as a decompression bomb: {e}") from None
     except (OSError, SyntaxError, ValueError) as e:  # truncated or damaged files surface as these in Pillow

@@ -14,6 +14,7 @@ import io
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -129,7 +130,8 @@ def test_exif_orientation_is_applied(client, sample_photo):
     answer = post(client, buffer.getvalue(), png(box_mask(shown.shape, 80, 30, 40, 50)))
     assert answer.status_code == 200 and decode(answer.content).shape == (200, 120, 3)
     stored_size_mask = post(client, buffer.getvalue(), png(box_mask(photo.shape, 10, 10, 20, 20)))
-    assert stored_size_mask.status_code == 400 and "mask is 200x120 but the image is 120x200" in stored_size_mask.json()["error"]
+    assert stored_size_mask.status_code == 400
+    assert "mask is 200x120 but the image is 120x200" in stored_size_mask.json()["error"]
 
 
 def bad_requests(photo):
@@ -178,7 +180,8 @@ def test_upload_limit_is_413_declared_or_streamed(client):
         for start in range(0, len(big), 2**16):
             yield big[start:start + 2**16]
 
-    streamed = client.post("/api/inpaint", content=chunks(), headers={"content-type": "multipart/form-data; boundary=b"})
+    streamed = client.post("/api/inpaint", content=chunks(),
+                           headers={"content-type": "multipart/form-data; boundary=b"})
     assert streamed.status_code == 413 and "upload limit" in streamed.json()["error"]
 
 
@@ -234,3 +237,174 @@ def test_cli_defaults_are_the_library_signature():
     app_defaults = inspect.signature(create_app).parameters
     assert app_defaults["max_upload_bytes"].default == SERVE_DEFAULTS["max_upload_mb"] * 2**20
     assert app_defaults["max_pixels"].default == SERVE_DEFAULTS["max_megapixels"] * 1e6
+
+
+# ---- a real server: the command line, uvicorn on a free loopback port ----------------------
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """``keras-inpaint serve --port 0`` in a subprocess: (base URL, process)."""
+    log = open(tmp_path_factory.mktemp("serve") / "stderr.log", "w+")
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    process = subprocess.Popen([sys.executable, "-m", "keras_inpaint.cli", "serve", "--port", "0"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=log, text=True)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    url = None
+    deadline = time.monotonic() + 240
+    while url is None and time.monotonic() < deadline and process.poll() is None:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            continue
+        if line.startswith("serving "):
+            url = line.split(" on ", 1)[1].split()[0]
+    if url is None:
+        process.kill()
+        log.seek(0)
+        pytest.fail(f"the server did not start: {log.read()[-2000:]}")
+    yield url, process
+    process.send_signal(signal.SIGINT)  # Ctrl+C: uvicorn shuts down, then the command says so and exits 130
+    assert process.wait(timeout=60) == 130
+    log.seek(0)
+    assert log.read().strip().splitlines()[-1:] == ["keras-inpaint: interrupted"]
+
+
+def load_requests(photo, count: int):
+    """``count`` different (image, mask) pairs: shifted photos, holes in different places."""
+    pairs = []
+    for i in range(count):
+        image = np.roll(photo, 7 * i, axis=1)
+        mask = box_mask(image.shape, 10 + 4 * i, 20 + 6 * i, 40, 60)
+        pairs.append((image, mask, png(image), png(mask)))
+    return pairs
+
+
+def test_twenty_concurrent_requests_get_twenty_right_answers_and_memory_stays_steady(live_server, sample_photo):
+    import httpx
+
+    url, process = live_server
+    pairs = load_requests(sample_photo[:160, :224], 20)
+
+    def ask(pair):
+        with httpx.Client(base_url=url, timeout=300) as http:
+            answer = http.post("/api/inpaint", files={"image": ("p.png", pair[2]), "mask": ("m.png", pair[3])})
+        assert answer.status_code == 200, answer.text
+        return answer.content
+
+    one_by_one = [ask(pair) for pair in pairs]  # the reference answers, and the warm-up
+    rss = [rss_mb(process.pid)]
+    seconds = []
+    for _ in range(3):  # the first round also warms up the server's threads (their malloc arenas)
+        started = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(len(pairs)) as threads:
+            answers = list(threads.map(ask, pairs))
+        seconds.append(time.perf_counter() - started)
+        rss.append(rss_mb(process.pid))
+        assert answers == one_by_one  # each request got its own answer, bit for bit
+    for (image, mask, _, _), answer in zip(pairs, one_by_one):
+        result = decode(answer)
+        np.testing.assert_array_equal(result[mask == 0], image[mask == 0])
+        assert np.abs(result[mask > 0].astype(int) - image[mask > 0]).mean() > 3
+    print(f"\n3 x 20 concurrent requests: {', '.join(f'{s:.1f}' for s in seconds)} s; server RSS (MB) after 20 "
+          f"sequential, then after each round: {', '.join(f'{r:.0f}' for r in rss)}")
+    assert max(rss) - rss[0] < 150 and max(abs(r - rss[1]) for r in rss[2:]) < 50
+
+
+# ---- the page in a real browser ------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+
+
+def distance_to_segment(shape, start, end) -> np.ndarray:
+    """Distance (pixels) from every pixel centre of an (H, W) image to the segment start-end (x, y)."""
+    ys, xs = np.mgrid[0:shape[0], 0:shape[1]] + 0.5
+    (x0, y0), (x1, y1) = start, end
+    t = np.clip(((xs - x0) * (x1 - x0) + (ys - y0) * (y1 - y0)) / ((x1 - x0) ** 2 + (y1 - y0) ** 2), 0, 1)
+    return np.hypot(xs - (x0 + t * (x1 - x0)), ys - (y0 + t * (y1 - y0)))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium (apt-get install chromium)")
+def test_the_page_in_chromium_paints_inpaints_compares_and_downloads(live_server, sample_photo, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, _ = live_server
+    photo_path = tmp_path / "photo.png"
+    Image.fromarray(sample_photo).save(photo_path)
+    height, width = sample_photo.shape[:2]
+    requested, problems = [], []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        page = browser.new_page(viewport={"width": 1000, "height": 720}, accept_downloads=True)
+        page.on("request", lambda request: requested.append(request.url))
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+        page.goto(url)
+        page.wait_for_selector("#preset option[value=lama_tiny]", state="attached")
+        page.set_input_files("#file", str(photo_path))
+        canvas = page.locator("#mask")
+        canvas.wait_for(state="visible")
+        box = canvas.bounding_box()
+        scale = box["width"] / width  # screen pixels per image pixel
+        brush_radius = float(page.input_value("#brush")) / scale / 2  # the slider is in screen pixels
+
+        def stroke(start, end):  # real mouse events along a line, in image coordinates
+            page.mouse.move(box["x"] + start[0] * scale, box["y"] + start[1] * scale)
+            page.mouse.down()
+            page.mouse.move(box["x"] + end[0] * scale, box["y"] + end[1] * scale, steps=20)
+            page.mouse.up()
+
+        def inpaint_and_download(name):
+            page.click("#inpaint")
+            page.locator("#status", has_text="Done in").wait_for(timeout=180_000)
+            with page.expect_download() as download:
+                page.click("#download")
+            download.value.save_as(tmp_path / name)
+            return np.asarray(Image.open(tmp_path / name).convert("RGB"))
+
+        def compare(percent):  # move the before/after slider as a user would (an input event)
+            page.evaluate("(v) => { const s = document.getElementById('compare'); s.value = v; "
+                          "s.dispatchEvent(new Event('input')); }", percent)
+
+        def shown_pixel(x, y):
+            return page.evaluate("([x, y]) => Array.from(document.getElementById('photo').getContext('2d')"
+                                 ".getImageData(x, y, 1, 1).data.slice(0, 3))", [x, y])
+
+        first = ((140, 110), (300, 130))
+        stroke(*first)
+        page.click("#undo")
+        assert page.is_disabled("#inpaint") and page.is_enabled("#redo")
+        page.click("#redo")
+        result = inpaint_and_download("first.png")
+        band = distance_to_segment(sample_photo.shape, *first)
+        assert result.shape == sample_photo.shape
+        np.testing.assert_array_equal(result[band > brush_radius + 2], sample_photo[band > brush_radius + 2])
+        inside = band < brush_radius - 2
+        assert np.abs(result[inside].astype(int) - sample_photo[inside]).mean() > 5
+
+        compare(50)  # the photo left of the middle, the result right of it
+        assert shown_pixel(150, 111) == sample_photo[111, 150].tolist()
+        assert shown_pixel(290, 129) == result[129, 290].tolist()
+        page.screenshot(path=str(tmp_path / "page.png"))
+        if os.environ.get("UPDATE_SCREENSHOT") == "1":
+            os.makedirs(os.path.dirname(SCREENSHOT), exist_ok=True)
+            page.screenshot(path=SCREENSHOT)
+        compare(0)
+
+        second = ((60, 230), (120, 200))  # keep editing: paint on the result, inpaint again on top
+        stroke(*second)
+        again = inpaint_and_download("second.png")
+        band2 = distance_to_segment(sample_photo.shape, *second)
+        np.testing.assert_array_equal(again[band2 > brush_radius + 2], result[band2 > brush_radius + 2])
+        assert np.abs(again[band2 < brush_radius - 2].astype(int) - result[band2 < brush_radius - 2]).mean() > 5
+        page.click("#undo")  # back to the first result, then forward to the second
+        assert shown_pixel(90, 215) == result[215, 90].tolist()
+        page.click("#redo")
+        assert shown_pixel(90, 215) == again[215, 90].tolist()
+        browser.close()
+    assert not problems, problems
+    assert all(u.startswith((url, "blob:", "data:")) for u in requested), requested  # nothing from elsewhere

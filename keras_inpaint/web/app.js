@@ -110,7 +110,7 @@ function drawPhoto() {
 
 function fitToStage() {
   const stage = $("stage").getBoundingClientRect();
-  const scale = Math.min((stage.width - 20) / photoCanvas.width, (stage.height - 20) / photoCanvas.height, 4);
+  const scale = Math.min((stage.width - 20) / photoCanvas.width, (stage.height - 20) / photoCanvas.height, 2);
   for (const canvas of [photoCanvas, maskCanvas]) {
     canvas.style.width = `${Math.max(1, Math.floor(photoCanvas.width * scale))}px`;
     canvas.style.height = `${Math.max(1, Math.floor(photoCanvas.height * scale))}px`;
@@ -260,9 +260,9 @@ async function inpaint() {
       const bitmap = await createImageBitmap(blob);
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       finish();
-      push({ image: { blob, bitmap, result: true }, strokes: [], before: state.image });
       $("compare").value = 0;
-      setStatus(`Done in ${seconds} s with ${preset}. Paint again to go on, slide Before/after to compare, or download.`);
+      push({ image: { blob, bitmap, result: true }, strokes: [], before: state.image });
+      setStatus(`Done in ${seconds} s with ${preset}. Paint again to go on, compare with before, or download.`);
     } catch (error) {
       finish();
       setStatus(`The server's answer could not be shown: ${error}`, true);
