@@ -30,6 +30,11 @@ from keras_inpaint.serve import create_app
 from keras_inpaint.serve_models import ModelPool
 from keras_inpaint.serve_uploads import read_upload
 
+try:  # the browser test's driver (the [test] extra); that test alone skips without it
+    from playwright import sync_api
+except ImportError:
+    sync_api = None
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCREENSHOT = os.path.join(ROOT, "benchmarks", "results", "serve", "page.png")
 
@@ -330,8 +335,8 @@ def distance_to_segment(shape, start, end) -> np.ndarray:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium (apt-get install chromium)")
+@pytest.mark.skipif(sync_api is None, reason="no playwright (pip install playwright; it needs no browser download)")
 def test_the_page_in_chromium_paints_inpaints_compares_and_downloads(live_server, sample_photo, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
     url, _ = live_server
     photo_path = tmp_path / "photo.png"
     Image.fromarray(sample_photo).save(photo_path)
