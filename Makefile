@@ -2,7 +2,7 @@
 .PHONY: venv demo test ci
 
 venv:
-	python3 -m venv .venv && .venv/bin/python -m pip install -q ".[test]"
+	python3 -m venv .venv && .venv/bin/python -m pip install -q ".[test,serve]"
 
 demo: venv
 	.venv/bin/keras-inpaint inpaint --auto-mask medium --grid -o inpainted.png

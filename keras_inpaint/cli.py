@@ -31,6 +31,7 @@ LR_SCHEDULES = source_facts.constant("keras_inpaint.training", "LR_SCHEDULES")
 # `train` exposes every weighted loss term of InpaintingGAN as --<weight-argument>.
 LOSS_WEIGHT_FLAGS = source_facts.loss_weights()
 FAMILIES = source_facts.converter_families()
+SERVE_DEFAULTS = source_facts.keyword_defaults("keras_inpaint.serve", "serve")
 
 class UserError(Exception):
     """A problem with what the user asked for: reported in one line, exit code 1."""
@@ -267,6 +268,27 @@ def cmd_convert(args) -> None:
     convert_checkpoint(args.checkpoint, args.out_dir, family=args.family, discriminator_checkpoint=args.discriminator)
     say(f"wrote preset {args.out_dir}")
 
+
+def cmd_serve(args) -> None:
+    try:
+        from keras_inpaint.serve import serve
+    except ImportError as e:
+        if e.name not in ("starlette", "uvicorn", "python_multipart"):
+            raise
+        raise UserError(f"serve needs the [serve] extra (no {e.name}): pip install 'keras-inpaint[serve]'.") from None
+    try:
+        serve(args.preset or [DEFAULT_PRESET], host=args.host, port=args.port, max_upload_mb=args.max_upload_mb,
+              max_megapixels=args.max_megapixels, announce=say, log_level="info" if args.verbose else "warning")
+    except OSError as e:
+        raise UserError(f"cannot serve on {args.host}:{args.port}: {e.strerror or e}.") from None
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 (any free port) to 65535; got {text!r}")
+    return int(text)
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -408,6 +430,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--family", choices=FAMILIES, help="the checkpoint's family (default: read from its tensor names)")
     p.add_argument("--discriminator", metavar="CHECKPOINT",
                    help="a separate discriminator state dict (pix2pix's latest_net_D.pth, MI-GAN's)")
+
+    p = _add_verb(verbs, "serve", "serve a web page and an HTTP API that inpaint what one paints over", cmd_serve)
+    p.add_argument("--preset", action="append",
+                   help=f"a preset to offer: built-in name, directory or hf://org/name; repeat for several, the first "
+                        f"is the default (default: {DEFAULT_PRESET})")
+    p.add_argument("--host", default=SERVE_DEFAULTS["host"],
+                   help="address to listen on (0.0.0.0: every interface, reachable by others)")
+    p.add_argument("--port", type=_port, default=SERVE_DEFAULTS["port"], help="port to listen on (0: any free port)")
+    p.add_argument("--max-upload-mb", type=_positive_float, default=SERVE_DEFAULTS["max_upload_mb"],
+                   metavar="MB", help="largest request (photo + mask) in MB")
+    p.add_argument("--max-megapixels", type=_positive_float, default=SERVE_DEFAULTS["max_megapixels"],
+                   metavar="MEGAPIXELS", help="largest photo in millions of pixels")
     return parser
 
 def _error_line(error: BaseException) -> str:

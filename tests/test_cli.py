@@ -70,6 +70,17 @@ def test_readme_test_command_is_what_ci_runs():
     assert f"\n{command}\n" in readme and ci.rstrip().endswith(command)
 
 
+def test_readme_install_is_what_ci_installs():
+    """The extras the README's set-up installs are CI's (the [serve] extra's tests run in both)."""
+    import re
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
+    ci = open(os.path.join(root, ".ci", "run"), encoding="utf-8").read()
+    install = re.compile(r'pip install -q "(\.\[[a-z,]+\])"')
+    assert install.findall(readme)[:1] == install.findall(ci) == ['.[test,serve]']
+
+
 def test_export_refuses_to_overwrite_and_writes_saved_model(tmp_path, capsys):
     target = tmp_path / "exported"
     target.mkdir()

@@ -63,6 +63,8 @@ USAGE_ERRORS = [
     (["evaluate", "empty", "--baselines", "photoshop"], "--baselines"),
     (["export", "m.tflite", "--format", "tflite"], "--size"),
     (["convert", "x.pt", "out", "--family", "stylegan"], "--family"),
+    (["serve", "--port", "70000"], "--port"),
+    (["serve", "--max-upload-mb", "0"], "--max-upload-mb"),
 ]
 
 
@@ -83,6 +85,7 @@ DATA_ERRORS = [
     (["evaluate", "photo.png", "--json", "a_file/r.json"], "is a file, not a folder"),
     (["export", "a_file"], "exists"),
     (["export", "a_file/model"], "is a file, not a folder"),
+    (["serve", "--preset", "lama_tinny"], "unknown preset 'lama_tinny'"),
 ]
 
 
@@ -128,10 +131,11 @@ def test_one_mask_file_serves_a_folder_and_skip_existing_finishes_a_run(workspac
 
 def test_help_imports_no_tensorflow_for_any_verb(workspace):
     code = ("import sys, contextlib, io\nfrom keras_inpaint.cli import main\n"
-            "for verb in ([], ['inpaint'], ['presets'], ['train'], ['evaluate'], ['upload'], ['export'], ['convert']):\n"
+            "for verb in ([], ['inpaint'], ['presets'], ['train'], ['evaluate'], ['upload'], ['export'], ['convert'],\n"
+            "             ['serve']):\n"
             "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
             "        main([*verb, '--help'])\n"
-            "print(sorted(m for m in ('tensorflow', 'keras', 'keras_hub') if m in sys.modules))")
+            "print(sorted(m for m in ('tensorflow', 'keras', 'keras_hub', 'starlette', 'uvicorn') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
 

@@ -41,3 +41,22 @@ def test_every_builtin_preset_file_is_package_data():
         for name in os.listdir(folder):
             relative = os.path.relpath(os.path.join(folder, name), package).replace(os.sep, "/")
             assert any(fnmatch.fnmatch(relative, p) for p in patterns), relative
+
+
+def test_every_data_file_of_the_package_is_package_data():
+    """Every file under keras_inpaint/ that is not Python (the sample photos, the preset folders,
+    the page that ``keras-inpaint serve`` ships in web/) is matched by a package-data glob, so a
+    wheel holds it and the served page works without a checkout."""
+    import fnmatch
+
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        patterns = tomllib.load(f)["tool"]["setuptools"]["package-data"]["keras_inpaint"]
+    package = os.path.join(ROOT, "keras_inpaint")
+    data = []
+    for folder, folders, files in os.walk(package):
+        folders[:] = [d for d in folders if d != "__pycache__"]
+        data += [os.path.relpath(os.path.join(folder, name), package).replace(os.sep, "/")
+                 for name in files if not name.endswith((".py", ".pyc"))]
+    assert {"web/index.html", "web/app.js", "web/style.css", "assets/chelsea.jpg"} <= set(data)
+    for relative in data:
+        assert any(fnmatch.fnmatch(relative, p) for p in patterns), relative
