@@ -10,13 +10,19 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
 
+from keras_inpaint.errors import DataError
 from keras_inpaint.masks import MaskSetting, random_mask
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+#: What reading a damaged, truncated or mislabelled image file raises.
+UNREADABLE_ERRORS = (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError)
 
 
 def list_images(directory: str) -> list[str]:
-    """All image files (jpg/jpeg/png/webp/bmp, any case) under ``directory``, recursively, sorted."""
+    """All image files (jpg/jpeg/png/webp/bmp, any case) under ``directory``, recursively, sorted.
+
+    ``FileNotFoundError`` if ``directory`` is not a folder, :class:`~keras_inpaint.errors.DataError` if it holds none.
+    """
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"image directory {directory!r} does not exist or is not a directory.")
     paths = []
@@ -26,7 +32,7 @@ def list_images(directory: str) -> list[str]:
                 paths.append(os.path.join(root, name))
     paths.sort()
     if not paths:
-        raise ValueError(
+        raise DataError(
             f"no images found in {directory!r} (looked recursively for {', '.join(IMAGE_EXTENSIONS)})."
         )
     return paths
@@ -47,7 +53,7 @@ def _load_or_flag(path: bytes) -> tuple[np.ndarray, bool]:
     name = path.decode()
     try:
         return load_rgb(name), True
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as e:
+    except UNREADABLE_ERRORS as e:
         warnings.warn(f"skipping unreadable image {name}: {type(e).__name__}: {e}", stacklevel=2)
         return np.zeros((1, 1, 3), np.uint8), False
 

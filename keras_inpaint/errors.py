@@ -11,3 +11,11 @@ class PresetError(ValueError):
 
 class CheckpointError(ValueError):
     """A checkpoint file cannot be read safely or does not match the family it is converted to."""
+
+
+class DataError(ValueError):
+    """A folder of photos holds no image keras_inpaint can use (none found, or none readable)."""
+
+
+class ConfigError(ValueError):
+    """A setting is out of range (``epochs=0``, a batch of no images, ...)."""

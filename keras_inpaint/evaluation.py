@@ -14,7 +14,9 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from keras_inpaint.data import center_crop, list_images, load_rgb
+from keras_inpaint import interrupts
+from keras_inpaint.data import UNREADABLE_ERRORS, center_crop, list_images, load_rgb
+from keras_inpaint.errors import DataError
 from keras_inpaint.masks import random_mask
 from keras_inpaint.models.inpainter import Inpainter
 from keras_inpaint.visualize import grid, show_hole
@@ -100,7 +102,11 @@ def evaluate(
 
     Returns ``{"rows": [...], "summary": {method: {f"{setting}_{size}": {metric: mean}}}, ...}``
     where each row holds one photo's metrics for one method, setting and size.
+
+    A folder without images, or with one that cannot be read, raises
+    :class:`~keras_inpaint.errors.DataError` (the folder is listed before the model is loaded).
     """
+    paths = list_images(directory)[: max_images or None]
     model = preset if isinstance(preset, Inpainter) else Inpainter.from_preset(preset)
     name = getattr(preset, "name", None) if isinstance(preset, Inpainter) else str(preset)
     working_size = model.working_size if working_size == "auto" else working_size
@@ -108,12 +114,15 @@ def evaluate(
     methods: dict[str, Callable] = {"model": functools.partial(model.inpaint, working_size=working_size,
                                                                           blend=blend)}
     methods.update({b: baseline_inpainter(b) for b in baselines})
-    paths = list_images(directory)[: max_images or None]
     rows, sheet = [], []
     for size in sizes:
         for setting in settings:
             for index, path in enumerate(paths):
-                image = center_crop(load_rgb(path), size)
+                interrupts.check()
+                try:
+                    image = center_crop(load_rgb(path), size)
+                except UNREADABLE_ERRORS as e:
+                    raise DataError(f"cannot read image {path!r}: {e}") from e
                 mask = random_mask(size, size, setting, seed=mask_seed(seed, index, setting, size)).astype(np.uint8)
                 outputs = {}
                 for method, run in methods.items():
