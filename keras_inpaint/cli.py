@@ -1,6 +1,7 @@
 """The ``keras-inpaint`` command line.
 
-Exit codes: 0 success, 2 usage error, 1 failure (one line on stderr, no traceback).
+Exit codes: 0 success, 2 usage error, 1 failure (one line on stderr, no traceback), 130 interrupted
+(Ctrl-C, SIGINT) and 143 terminated (SIGTERM), each with one line saying what is kept.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import inspect
 import os
 import sys
 
+from keras_inpaint import interrupts
 from keras_inpaint.convert import CONVERTERS, convert_checkpoint
 from keras_inpaint.evaluation import BASELINES, evaluate
 from keras_inpaint.masks import MASK_SETTINGS, MIXED
@@ -55,9 +57,10 @@ def _save_png(array, path: str) -> None:
         Image.fromarray(array).save(partial, format=image_format)
         os.replace(partial, path)
     except OSError as e:
+        raise UserError(f"cannot write {path}: {e.strerror or e}.") from None
+    finally:  # also when Ctrl-C or SIGTERM cuts the write short
         if os.path.exists(partial):
             os.remove(partial)
-        raise UserError(f"cannot write {path}: {e.strerror or e}.") from None
 
 
 def _load_mask(path: str, shape):
@@ -142,11 +145,20 @@ def cmd_inpaint(args) -> None:
             raise UserError(f"{args.output} is a folder; give a PNG path for one image.")
         jobs = [(source, args.mask, args.output)]
     model = Inpainter.from_preset(args.preset)
-    for index, (path, mask_path, output) in enumerate(jobs):
-        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-        shape, ratio = _inpaint_one(model, path, mask_path, args.auto_mask, args.seed + index, output, args.grid,
-                                    inference_kwargs(args))
-        print(f"wrote {output} ({shape[1]}x{shape[0]}, {100 * ratio:.1f}% hole, preset {args.preset})")
+    done = 0
+    try:
+        for index, (path, mask_path, output) in enumerate(jobs):
+            interrupts.check()
+            os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+            shape, ratio = _inpaint_one(model, path, mask_path, args.auto_mask, args.seed + index, output,
+                                        args.grid, inference_kwargs(args))
+            done += 1
+            print(f"wrote {output} ({shape[1]}x{shape[0]}, {100 * ratio:.1f}% hole, preset {args.preset})")
+    except interrupts.INTERRUPTIONS as e:
+        if os.path.isdir(source):
+            e.add_note(f"the {done} of {len(jobs)} results written to {args.output} are kept "
+                       "(nothing is overwritten: rerun into a new -o folder)")
+        raise
 
 
 def cmd_presets(args) -> None:
@@ -171,6 +183,11 @@ def cmd_train(args) -> None:
               **{name: getattr(args, name) for name in LOSS_WEIGHT_FLAGS if getattr(args, name) is not None})
     except FileExistsError as e:
         raise UserError(f"{e} (pass --resume to continue it)") from None
+    except (PermissionError, NotADirectoryError) as e:  # --out cannot be written: refused before any work
+        raise UserError(str(e)) from None
+    except interrupts.INTERRUPTIONS as e:
+        e.add_note(f"{args.out} keeps the last finished epoch: continue with --resume")
+        raise
     except RuntimeError as e:
         if "NaN" not in str(e) and "Inf" not in str(e):
             raise
@@ -184,8 +201,13 @@ def cmd_evaluate(args) -> None:
 
     from keras_inpaint.evaluation import markdown_table
 
-    result = evaluate(args.preset, args.data_dir, settings=args.settings, sizes=args.sizes, baselines=args.baselines,
-                      max_images=args.max_images, contact_sheet=args.contact_sheet, **inference_kwargs(args))
+    try:
+        result = evaluate(args.preset, args.data_dir, settings=args.settings, sizes=args.sizes,
+                          baselines=args.baselines, max_images=args.max_images, contact_sheet=args.contact_sheet,
+                          **inference_kwargs(args))
+    except interrupts.INTERRUPTIONS as e:
+        e.add_note("no results written (the table, --json and --contact-sheet come at the end)")
+        raise
     print(markdown_table(result))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
@@ -304,13 +326,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from keras_inpaint.errors import CheckpointError, InpaintInputError, PresetError
+    from keras_inpaint.errors import CheckpointError, ConfigError, DataError, InpaintInputError, PresetError
 
     try:
-        args.func(args)
-    except (UserError, PresetError, InpaintInputError, CheckpointError, FileNotFoundError) as e:
+        with interrupts.handled():
+            args.func(args)
+    except (UserError, PresetError, InpaintInputError, CheckpointError, DataError, ConfigError,
+            FileNotFoundError) as e:
         print(f"keras-inpaint: error: {e}", file=sys.stderr)
         return 1
+    except interrupts.INTERRUPTIONS as e:
+        # One line, no traceback; the verb may have noted what it keeps (``add_note``).
+        what = "terminated" if isinstance(e, interrupts.Terminated) else "interrupted"
+        print(f"keras-inpaint: {'; '.join([what, *getattr(e, '__notes__', [])])}", file=sys.stderr)
+        return interrupts.exit_code(e)
     return 0
 
 

@@ -192,3 +192,32 @@ def test_benchmark_is_no_verb_of_the_installed_command(tmp_path):
     result = subprocess.run([sys.executable, "-m", "keras_inpaint.cli", "benchmark"], cwd=tmp_path,
                             capture_output=True, text=True)
     assert result.returncode == 2 and "invalid choice: 'benchmark'" in result.stderr
+
+
+def test_data_errors_are_one_line_and_leave_nothing_behind(tmp_path, capsys):
+    empty, broken, out = tmp_path / "empty", tmp_path / "broken", tmp_path / "run"
+    empty.mkdir()
+    broken.mkdir()
+    (broken / "a.jpg").write_bytes(b"not a photo")
+    for args, expected in [(["train", str(empty), "--out", str(out)], "no images found"),
+                           (["train", str(broken), "--out", str(out)], "none of the 1 images"),
+                           (["evaluate", str(empty)], "no images found")]:
+        assert main(args) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("keras-inpaint: error:") and expected in err[0], err
+    assert not out.exists()
+
+
+def test_train_into_an_unwritable_folder_is_one_line(tmp_path, photo_folder, capsys):
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    os.chmod(readonly, 0o500)
+    try:
+        parent = str(readonly) if not os.access(readonly, os.W_OK) else "/proc/self"  # root: a folder of procfs
+        if os.access(parent, os.W_OK):
+            pytest.skip("no unwritable folder here")
+        assert main(["train", photo_folder, "--out", os.path.join(parent, "run")]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "cannot write the run directory" in err[0], err
+    finally:
+        os.chmod(readonly, 0o700)
