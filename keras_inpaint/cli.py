@@ -145,18 +145,17 @@ def cmd_inpaint(args) -> None:
             raise UserError(f"{args.output} is a folder; give a PNG path for one image.")
         jobs = [(source, args.mask, args.output)]
     model = Inpainter.from_preset(args.preset)
-    done = 0
     try:
         for index, (path, mask_path, output) in enumerate(jobs):
             interrupts.check()
             os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
             shape, ratio = _inpaint_one(model, path, mask_path, args.auto_mask, args.seed + index, output,
                                         args.grid, inference_kwargs(args))
-            done += 1
             print(f"wrote {output} ({shape[1]}x{shape[0]}, {100 * ratio:.1f}% hole, preset {args.preset})")
     except interrupts.INTERRUPTIONS as e:
-        if os.path.isdir(source):
-            e.add_note(f"the {done} of {len(jobs)} results written to {args.output} are kept "
+        if os.path.isdir(source):  # no output existed before the run (see clashes above): count them
+            written = sum(os.path.exists(output) for _, _, output in jobs)
+            e.add_note(f"the {written} of {len(jobs)} results written to {args.output} are kept "
                        "(nothing is overwritten: rerun into a new -o folder)")
         raise
 
@@ -186,7 +185,9 @@ def cmd_train(args) -> None:
     except (PermissionError, NotADirectoryError) as e:  # --out cannot be written: refused before any work
         raise UserError(str(e)) from None
     except interrupts.INTERRUPTIONS as e:
-        e.add_note(f"{args.out} keeps the last finished epoch: continue with --resume")
+        saved = training.RunBackup(os.path.join(args.out, "backup")).checkpoints()
+        e.add_note(f"{args.out} keeps epoch {saved[0]['epoch']} of {args.epochs}: continue with --resume" if saved
+                   else "no epoch had finished, so there is nothing to resume")
         raise
     except RuntimeError as e:
         if "NaN" not in str(e) and "Inf" not in str(e):

@@ -221,3 +221,21 @@ def test_train_into_an_unwritable_folder_is_one_line(tmp_path, photo_folder, cap
         assert len(err) == 1 and "cannot write the run directory" in err[0], err
     finally:
         os.chmod(readonly, 0o700)
+
+
+@pytest.mark.parametrize("interruption, code, word", [(KeyboardInterrupt, 130, "interrupted"),
+                                                       ("Terminated", 143, "terminated")])
+def test_an_interrupted_verb_exits_128_plus_the_signal_with_one_line(tmp_path, monkeypatch, capsys, interruption,
+                                                                      code, word):
+    import keras_inpaint.training
+    from keras_inpaint import interrupts
+
+    interruption = getattr(interrupts, interruption) if isinstance(interruption, str) else interruption
+
+    def interrupted(*args, **kwargs):
+        raise interruption()
+
+    monkeypatch.setattr(keras_inpaint.training, "train", interrupted)
+    assert main(["train", str(tmp_path), "--out", str(tmp_path / "run")]) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"keras-inpaint: {word}; no epoch had finished, so there is nothing to resume"]
