@@ -1,7 +1,8 @@
 """The ``keras-inpaint`` command line.
 
 Exit codes: 0 success; 2 usage error (reported by the parser before any model is built);
-1 failure (one line on stderr, no traceback; ``--debug`` shows it); 130 interrupted.
+1 failure (one line on stderr, no traceback; ``--debug`` shows it); 130 interrupted (Ctrl-C,
+SIGINT) and 143 terminated (SIGTERM), each with one line saying what is kept.
 
 Building the parser imports no TensorFlow: defaults and choices are read from the library's
 source by :mod:`keras_inpaint.source_facts`, and each verb imports what it runs when it runs.
@@ -16,7 +17,7 @@ import contextlib
 import os
 import sys
 
-from keras_inpaint import source_facts
+from keras_inpaint import interrupts, source_facts
 from keras_inpaint.console import PROGRAM, one_line_warnings, progress, quiet_native_logs, say
 from keras_inpaint.masks import MASK_SETTINGS, MIXED
 
@@ -115,7 +116,7 @@ def _folder_jobs(source: str, args) -> list[tuple[str, str | None, str]]:
 
     try:
         images = list_images(source)
-    except ValueError:
+    except ValueError:  # DataError: none found
         raise UserError(f"no images in {source} (looked for .jpg, .jpeg, .png, .webp, .bmp).") from None
     if os.path.isfile(args.output):
         raise UserError(f"-o {args.output} is a file; give a folder for the results of a folder of images.")
@@ -169,12 +170,21 @@ def cmd_inpaint(args) -> None:
     model = Inpainter.from_preset(args.preset)
     # One mask file for a whole folder is read once.
     shared_mask = _load_mask(jobs[0][1]) if len(jobs) > 1 and len({mask for _, mask, _ in jobs}) == 1 and jobs[0][1] else None
-    for index, (path, mask_path, output) in enumerate(progress(jobs, what="inpainting") if len(jobs) > 1 else jobs):
-        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-        mask = shared_mask if shared_mask is not None else mask_path
-        shape, ratio = _inpaint_one(model, path, mask, args.auto_mask, args.seed + index, output, args.grid,
-                                    inference_kwargs(args))
-        say(f"wrote {output} ({shape[1]}x{shape[0]}, {100 * ratio:.1f}% hole, preset {args.preset})")
+    try:
+        for index, (path, mask_path, output) in enumerate(progress(jobs, what="inpainting") if len(jobs) > 1 else jobs):
+            interrupts.check()
+            os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+            mask = shared_mask if shared_mask is not None else mask_path
+            shape, ratio = _inpaint_one(model, path, mask, args.auto_mask, args.seed + index, output, args.grid,
+                                        inference_kwargs(args))
+            say(f"wrote {output} ({shape[1]}x{shape[0]}, {100 * ratio:.1f}% hole, preset {args.preset})")
+    except interrupts.INTERRUPTIONS as e:
+        if len(jobs) > 1:
+            written = sum(os.path.exists(output) for _, _, output in jobs)
+            e.add_note(f"{written} of the {len(jobs)} results are written to {args.output}: "
+                       "rerun with --skip-existing to do the rest")
+        raise
+
 
 def cmd_presets(args) -> None:
     from keras_inpaint.models.preset_loading import list_presets
@@ -207,6 +217,13 @@ def cmd_train(args) -> None:
                        **{name: getattr(args, name) for name in LOSS_WEIGHT_FLAGS if getattr(args, name) is not None})
     except FileExistsError as e:
         raise UserError(f"{e} (pass --resume to continue it)") from None
+    except (PermissionError, NotADirectoryError) as e:  # --out cannot be written: refused before any work
+        raise UserError(str(e)) from None
+    except interrupts.INTERRUPTIONS as e:
+        saved = training.RunBackup(os.path.join(args.out, "backup")).checkpoints()
+        e.add_note(f"{args.out} keeps epoch {saved[0]['epoch']} of {args.epochs}: continue with --resume" if saved
+                   else "no epoch had finished, so there is nothing to resume")
+        raise
     except RuntimeError as e:
         if "NaN" not in str(e) and "Inf" not in str(e):
             raise
@@ -214,14 +231,19 @@ def cmd_train(args) -> None:
                         "lower --lr and continue with --resume.") from None
     say(f"wrote preset {os.path.join(args.out, 'preset')}")
 
+
 def cmd_evaluate(args) -> None:
     from keras_inpaint.evaluation import evaluate, markdown_table, save_result
 
     if args.json:
         _check_writable_target(args.json)
-    result = evaluate(args.preset, args.data_dir, settings=args.settings, sizes=args.sizes, baselines=args.baselines,
-                      max_images=args.max_images, contact_sheet=args.contact_sheet, progress=progress,
-                      **inference_kwargs(args))
+    try:
+        result = evaluate(args.preset, args.data_dir, settings=args.settings, sizes=args.sizes,
+                          baselines=args.baselines, max_images=args.max_images, contact_sheet=args.contact_sheet,
+                          progress=progress, **inference_kwargs(args))
+    except interrupts.INTERRUPTIONS as e:
+        e.add_note("no results written (the table, --json and --contact-sheet come at the end)")
+        raise
     print(f"preset {result['preset']}, {result['images']} images, working size "
           f"{result['working_size'] or 'full'}, blend {result['blend'] or 'none'}")
     print(markdown_table(result))
@@ -459,11 +481,14 @@ def main(argv=None) -> int:
     if args.check is not None:
         args.check(args, args.parser)
     try:
-        with one_line_warnings(), (contextlib.nullcontext() if args.verbose else quiet_native_logs()):
+        with one_line_warnings(), (contextlib.nullcontext() if args.verbose else quiet_native_logs()), \
+                interrupts.handled():
             args.func(args)
-    except KeyboardInterrupt:
-        print(f"{PROGRAM}: interrupted", file=sys.stderr)
-        return 130
+    except interrupts.INTERRUPTIONS as e:
+        # One line, no traceback; the verb may have noted what it keeps (``add_note``).
+        what = "terminated" if isinstance(e, interrupts.Terminated) else "interrupted"
+        print(f"{PROGRAM}: {'; '.join([what, *getattr(e, '__notes__', [])])}", file=sys.stderr)
+        return interrupts.exit_code(e)
     except Exception as e:  # every failure is one line; --debug shows where it came from
         if args.debug:
             raise

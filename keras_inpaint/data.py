@@ -10,17 +10,23 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from keras_inpaint.errors import InpaintInputError
+from keras_inpaint.errors import DataError, InpaintInputError
 from keras_inpaint.image_io import read_image_uint8
 from keras_inpaint.masks import MaskSetting, random_mask
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 # Reading lives in keras_inpaint.image_io; the old name stays for callers of keras_inpaint.data.
 load_rgb = read_image_uint8
+#: What reading a damaged, truncated or mislabelled image file raises (image_io's InpaintInputError
+#: is a ValueError).
+UNREADABLE_ERRORS = (OSError, ValueError)
 
 
 def list_images(directory: str) -> list[str]:
-    """All image files (jpg/jpeg/png/webp/bmp/tif/tiff, any case) under ``directory``, recursively, sorted."""
+    """All image files (jpg/jpeg/png/webp/bmp/tif/tiff, any case) under ``directory``, recursively, sorted.
+
+    ``FileNotFoundError`` if ``directory`` is not a folder, :class:`~keras_inpaint.errors.DataError` if it holds none.
+    """
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"image directory {directory!r} does not exist or is not a directory.")
     paths = []
@@ -30,7 +36,7 @@ def list_images(directory: str) -> list[str]:
                 paths.append(os.path.join(root, name))
     paths.sort()
     if not paths:
-        raise ValueError(
+        raise DataError(
             f"no images found in {directory!r} (looked recursively for {', '.join(IMAGE_EXTENSIONS)})."
         )
     return paths

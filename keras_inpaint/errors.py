@@ -20,3 +20,11 @@ class ImageWriteError(OSError, InpaintInputError):
     message alone), and an ``InpaintInputError`` too, so every command that writes a picture
     reports it in one line like the other problems with the user's files.
     """
+
+
+class DataError(ValueError):
+    """A folder of photos holds no image keras_inpaint can use (none found, or none readable)."""
+
+
+class ConfigError(ValueError):
+    """A setting is out of range (``epochs=0``, a batch of no images, ...)."""

@@ -14,7 +14,9 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from keras_inpaint.data import center_crop, list_images
+from keras_inpaint import interrupts
+from keras_inpaint.data import UNREADABLE_ERRORS, center_crop, list_images
+from keras_inpaint.errors import DataError
 from keras_inpaint.image_io import read_image_uint8, write_image
 from keras_inpaint.masks import random_mask
 from keras_inpaint.models.inpainter import Inpainter
@@ -103,6 +105,9 @@ def evaluate(
 
     Returns ``{"rows": [...], "summary": {method: {f"{setting}_{size}": {metric: mean}}}, ...}``
     where each row holds one photo's metrics for one method, setting and size.
+
+    A folder without images, or with one that cannot be read, raises
+    :class:`~keras_inpaint.errors.DataError` (the folder is listed before the model is loaded).
     """
     unknown = [b for b in baselines if b not in BASELINES]
     if unknown:
@@ -118,7 +123,11 @@ def evaluate(
     rows, sheet = [], []
     cases = [(size, setting, index, path) for size in sizes for setting in settings for index, path in enumerate(paths)]
     for size, setting, index, path in (progress or (lambda items, **_: items))(cases, total=len(cases), what="evaluating"):
-        image = center_crop(read_image_uint8(path), size)
+        interrupts.check()
+        try:
+            image = center_crop(read_image_uint8(path), size)
+        except UNREADABLE_ERRORS as e:
+            raise DataError(f"cannot read image {path!r}: {e}") from e
         mask = random_mask(size, size, setting, seed=mask_seed(seed, index, setting, size)).astype(np.uint8)
         outputs = {}
         for method, run in methods.items():

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
 import time
+import traceback
 from typing import Callable
 
 import keras
 import numpy as np
 
+from keras_inpaint import interrupts
 from keras_inpaint.console import progress, say
-from keras_inpaint.data import center_crop, inpainting_dataset, list_images
+from keras_inpaint.data import UNREADABLE_ERRORS, center_crop, inpainting_dataset, list_images
+from keras_inpaint.errors import ConfigError, DataError
 from keras_inpaint.image_io import read_image_uint8, write_image
 from keras_inpaint.masks import random_masks
 from keras_inpaint.models.inpainter import Inpainter
@@ -25,50 +29,176 @@ def save_preset_atomically(model: keras.Model, preset_dir: str,
     """Write a preset next to ``preset_dir`` and swap it in, so an interruption never leaves half a preset.
 
     ``finish(staging_dir)`` may add or edit files before the swap (the converter's provenance).
-    On any error the staging folder is removed and ``preset_dir`` keeps what it held.
+    On any error, Ctrl-C or SIGTERM included, the staging folder is removed and ``preset_dir``
+    keeps what it held; the swap itself (two renames) holds those signals until it is done.
     """
     preset_dir = os.path.abspath(preset_dir.rstrip(os.sep))
     os.makedirs(os.path.dirname(preset_dir), exist_ok=True)
-    staging = f"{preset_dir}.partial"
+    staging, previous = f"{preset_dir}.partial", f"{preset_dir}.previous"
+    if not os.path.exists(preset_dir) and os.path.isdir(previous):
+        os.replace(previous, preset_dir)  # a process killed (SIGKILL, power) between the two renames
     shutil.rmtree(staging, ignore_errors=True)
     try:
         model.save_to_preset(staging)
         if finish is not None:
             finish(staging)
-        previous = f"{preset_dir}.previous"
         shutil.rmtree(previous, ignore_errors=True)
-        if os.path.exists(preset_dir):
-            os.replace(preset_dir, previous)
-        os.replace(staging, preset_dir)
+        with interrupts.deferred():
+            if os.path.exists(preset_dir):
+                os.replace(preset_dir, previous)
+            os.replace(staging, preset_dir)
         shutil.rmtree(previous, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _fsync(path: str) -> None:
+    """Flush a file (or a folder's entries) to the disk, so a commit never names unwritten data."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        if os.path.isdir(path):  # a system that cannot open folders (Windows): renames are all it has
+            return
+        raise
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class RunBackup(keras.callbacks.Callback):
+    """Weights and optimizer state after every epoch, committed atomically; restored when ``fit`` begins.
+
+    ``backup_dir/epoch_NNNN.weights.h5`` is written whole (as ``partial.weights.h5``) and flushed
+    to the disk; then ``checkpoint.json``, replaced in one rename, names it (the commit) and the
+    epoch before it. Interrupted or killed at any point, the folder holds the last committed
+    epoch, and a half-written file is never named. A newest file that cannot be read anyway (a disk
+    that lost data) falls back to the one before it. Other ``epoch_*`` files are removed.
+
+    With ``log_path``, the epoch's metrics are appended there (one JSON line) in the same
+    uninterruptible step as the commit: one line per committed epoch, none for an epoch that a
+    resume runs again.
+
+    Unlike ``keras.callbacks.BackupAndRestore``, which overwrites ``latest.weights.h5`` in place and
+    writes its epoch number in a second file, so that an interruption in between leaves a
+    checkpoint that cannot be read or does not match its epoch. A run folder of that layout
+    (``training_metadata.json``) is still resumed.
+    """
+
+    STATE = "checkpoint.json"
+    STAGING = "partial.weights.h5"
+
+    def __init__(self, backup_dir: str, log_path: str | None = None):
+        super().__init__()
+        self.backup_dir, self.log_path = backup_dir, log_path
+        self._committed = None
+        self._start = time.time()
+
+    def _path(self, name: str) -> str:
+        return os.path.join(self.backup_dir, name)
+
+    def checkpoints(self) -> list[dict]:
+        """The committed checkpoints, newest first: ``[{"epoch": N, "weights": file name}, ...]``."""
+        try:
+            with open(self._path(self.STATE), encoding="utf-8") as f:
+                state = json.load(f)
+        except FileNotFoundError:
+            legacy = self._path("training_metadata.json")  # keras.callbacks.BackupAndRestore's
+            if not (os.path.exists(legacy) and os.path.exists(self._path("latest.weights.h5"))):
+                return []
+            with open(legacy, encoding="utf-8") as f:
+                return [{"epoch": json.load(f)["epoch"], "weights": "latest.weights.h5"}]
+        previous = state.pop("previous", None)
+        return [state, *([previous] if previous else [])]
+
+    def on_train_begin(self, logs=None):
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        first_error = None
+        for checkpoint in self.checkpoints():
+            try:
+                self.model.load_weights(self._path(checkpoint["weights"]))
+            except (OSError, ValueError, KeyError) as e:  # missing, truncated or damaged
+                first_error = first_error or e
+                continue
+            self.model._initial_epoch = checkpoint["epoch"]
+            self._committed = checkpoint
+            return
+        if first_error is not None:
+            raise first_error
+
+    def on_epoch_end(self, epoch, logs=None):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        checkpoint = {"epoch": epoch + 1, "weights": f"epoch_{epoch + 1:04d}.weights.h5"}
+        staging, state = self._path(self.STAGING), self._path(self.STATE)
+        try:
+            self.model.save_weights(staging, overwrite=True)
+            _fsync(staging)
+            with open(f"{state}.partial", "w", encoding="utf-8") as f:
+                json.dump({**checkpoint, "previous": self._committed}, f)
+                f.flush()
+                os.fsync(f.fileno())
+            record = {"epoch": epoch + 1, "seconds": round(time.time() - self._start, 1),
+                      **{k: float(v) for k, v in (logs or {}).items()}}
+            with interrupts.deferred():
+                os.replace(staging, self._path(checkpoint["weights"]))
+                os.replace(f"{state}.partial", state)  # the commit
+                previous, self._committed = self._committed, checkpoint
+                if self.log_path:
+                    with open(self.log_path, "a", encoding="utf-8") as f:
+                        f.write(json.dumps(record) + "\n")
+            _fsync(self.backup_dir)
+        finally:
+            for leftover in (staging, f"{state}.partial"):
+                if os.path.exists(leftover):
+                    os.remove(leftover)
+        keep = {checkpoint["weights"], previous and previous["weights"]}
+        for name in os.listdir(self.backup_dir):
+            if name.startswith("epoch_") and name.endswith(".weights.h5") and name not in keep:
+                os.remove(self._path(name))
+
+
 class PresetSnapshot(keras.callbacks.Callback):
-    """Save the model as a preset (atomically) every ``every`` epochs and log the epoch.
+    """Save the model as a preset (atomically) every ``every`` epochs.
 
     With a generator moving average (``InpaintingGAN(ema_momentum=...)``) ``preset_dir``
     holds the averaged generator and ``<preset_dir>_raw`` the generator as trained.
     """
 
-    def __init__(self, preset_dir: str, log_path: str, every: int = 1):
+    def __init__(self, preset_dir: str, every: int = 1):
         super().__init__()
-        self.preset_dir, self.log_path, self.every = preset_dir, log_path, every
-        self._start = time.time()
+        self.preset_dir, self.every = preset_dir, every
+        self._epochs_run = 0
+
+    def on_train_begin(self, logs=None):
+        self._epochs_run = 0
 
     def on_epoch_end(self, epoch, logs=None):
+        self._epochs_run += 1
         if (epoch + 1) % self.every == 0:
-            if getattr(self.model, "ema_weights", None):
-                save_preset_atomically(self.model, f"{self.preset_dir}_raw")
-                with self.model.swapped_ema_weights():
-                    save_preset_atomically(self.model, self.preset_dir)
-            else:
+            self._save()
+
+    def on_train_end(self, logs=None):
+        # Resuming a run whose last epoch was checkpointed but whose preset save was interrupted
+        # runs no epoch: write the preset of the restored weights.
+        if self._epochs_run == 0:
+            self._save()
+
+    def _save(self):
+        if getattr(self.model, "ema_weights", None):
+            save_preset_atomically(self.model, f"{self.preset_dir}_raw")
+            with self.model.swapped_ema_weights():
                 save_preset_atomically(self.model, self.preset_dir)
-        record = {"epoch": epoch + 1, "seconds": round(time.time() - self._start, 1),
-                  **{k: float(v) for k, v in (logs or {}).items()}}
-        with open(self.log_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        else:
+            save_preset_atomically(self.model, self.preset_dir)
+
+
+class CheckInterruptions(keras.callbacks.Callback):
+    """Raise, after every batch, a Ctrl-C or SIGTERM whose first raise was dropped (see
+    :mod:`keras_inpaint.interrupts`: a signal that lands in a garbage-collector callback)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        interrupts.check()
 
 
 class ProgressLine(keras.callbacks.Callback):
@@ -131,8 +261,22 @@ class SampleGrid(keras.callbacks.Callback):
 
 
 def sample_photos(data_dir: str, size: int, count: int = 4) -> np.ndarray:
-    """``count`` photos of ``data_dir`` centre-cropped to ``size``: uint8 (count, size, size, 3)."""
-    return np.stack([center_crop(read_image_uint8(p), size) for p in list_images(data_dir)[:count]])
+    """The first ``count`` readable photos of ``data_dir`` centre-cropped to ``size``: uint8 (<=count, size, size, 3).
+
+    Unreadable files are passed over; :class:`~keras_inpaint.errors.DataError` if none can be read.
+    """
+    paths, photos, first_error = list_images(data_dir), [], None
+    for path in paths:
+        try:
+            photos.append(center_crop(read_image_uint8(path), size))
+        except UNREADABLE_ERRORS as e:
+            first_error = first_error or f"{path}: {e}"
+            continue
+        if len(photos) == count:
+            break
+    if not photos:
+        raise DataError(f"none of the {len(paths)} images in {data_dir!r} can be read (first: {first_error}).")
+    return np.stack(photos)
 
 
 LR_SCHEDULES = ("constant", "cosine")
@@ -169,9 +313,10 @@ def train(
 ) -> InpaintingGAN:
     """Adversarially train ``preset`` on the photos under ``data_dir``; resumable.
 
-    ``out_dir`` receives ``backup/`` (``keras.callbacks.BackupAndRestore``: rerunning the
-    same call after an interruption resumes at the last finished epoch, with optimizer
-    state; the checkpoint before it is kept too, for a write cut short by a full disk), ``preset/`` (a preset snapshot after every epoch, swapped in atomically),
+    ``out_dir`` receives ``backup/`` (:class:`RunBackup`: rerunning the same call after an
+    interruption, Ctrl-C and SIGTERM included, resumes at the last finished epoch, with optimizer
+    state; every checkpoint is committed atomically, and the one before it is kept too), ``preset/``
+    (a preset snapshot after every epoch, swapped in atomically),
     ``log.jsonl`` (one line of metrics per epoch), ``samples/epoch_NNNN.png`` (fixed photos
     inpainted after every epoch) and ``tensorboard/`` (scalars and the sample pictures).
     After a resume the data order restarts (the weights, optimizer state and epoch count
@@ -201,14 +346,27 @@ def train(
     With ``resume=False`` a run directory that already holds a checkpoint is refused
     (``FileExistsError``) rather than continued.
 
+    Refused before the (slow) model is built, with nothing written: ``epochs``,
+    ``steps_per_epoch``, ``batch_size`` or ``image_size`` below 1 (:class:`~keras_inpaint.errors.ConfigError`),
+    a ``data_dir`` without a readable image (:class:`~keras_inpaint.errors.DataError`) and an
+    ``out_dir`` that cannot be written (``PermissionError``).
+
     Returns the trained :class:`InpaintingGAN`.
     """
+    for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch), ("batch_size", batch_size),
+                        ("image_size", image_size)):
+        if value < 1:
+            raise ConfigError(f"{name} must be at least 1; got {value}.")
+    learning_rate_schedule(1.0, lr_schedule, 1)  # an unknown schedule is refused before any work
     backup_dir = os.path.join(out_dir, "backup")
     if not resume and os.path.isdir(backup_dir) and os.listdir(backup_dir):
         raise FileExistsError(
             f"{out_dir} already holds a training run ({backup_dir}); resume it or choose another output directory."
         )
-    os.makedirs(out_dir, exist_ok=True)
+    _check_writable(out_dir)
+    # The photos before the model (building it takes seconds): an empty or unreadable folder is
+    # refused at once, and nothing is written to out_dir.
+    samples = sample_photos(data_dir, image_size)
     keras.utils.set_random_seed(seed)
     if teacher is not None:
         gan_kwargs["teacher"] = Inpainter.from_preset(teacher).backbone
@@ -224,19 +382,56 @@ def train(
                   d_optimizer=optimizer(model.d_optimizer_config, d_learning_rate), jit_compile=jit_compile)
     dataset = inpainting_dataset(data_dir, image_size=image_size, batch_size=batch_size, masks=masks,
                                  seed=seed, repeat=True)
+    os.makedirs(out_dir, exist_ok=True)
     all_callbacks = [
-        # double_checkpoint: the previous checkpoint is kept beside the new one, and a resume
-        # falls back to it when the newest cannot be read (e.g. the disk filled up mid-write).
-        keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False, double_checkpoint=True),
+        # Restores the last committed epoch (or the one before it, should the newest not be
+        # readable) and commits every finished epoch atomically, with its line of log.jsonl.
+        RunBackup(backup_dir, os.path.join(out_dir, "log.jsonl")),
         # raise_error: stop inside the epoch, before the checkpoint and the preset snapshot
         # of that epoch, so that NaN weights never replace the last good ones.
         keras.callbacks.TerminateOnNaN(raise_error=True),
-        PresetSnapshot(os.path.join(out_dir, "preset"), os.path.join(out_dir, "log.jsonl")),
+        PresetSnapshot(os.path.join(out_dir, "preset")),
         keras.callbacks.TensorBoard(os.path.join(out_dir, "tensorboard"), write_graph=False),
-        SampleGrid(sample_photos(data_dir, image_size), os.path.join(out_dir, "samples"),
-                   os.path.join(out_dir, "tensorboard")),
+        SampleGrid(samples, os.path.join(out_dir, "samples"), os.path.join(out_dir, "tensorboard")),
+        CheckInterruptions(),
         *(callbacks or []),
     ]
-    model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=all_callbacks, verbose=verbose)
+    interrupts.check()
+    try:
+        model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=all_callbacks, verbose=verbose)
+    except BaseException as e:
+        _release_input_pipeline(e)
+        raise
     return model
 
+
+def _check_writable(out_dir: str) -> None:
+    """``PermissionError`` (or ``NotADirectoryError``) now, not after the model is built, when
+    ``out_dir`` cannot be created or written. Creates nothing."""
+    existing = os.path.abspath(out_dir)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise NotADirectoryError(f"cannot create the run directory {out_dir}: {existing} is a file.")
+    if not os.access(existing, os.W_OK | os.X_OK):  # also false on a read-only file system, even for root
+        raise PermissionError(f"cannot write the run directory {out_dir}: {existing} is not writable.")
+
+
+def _release_input_pipeline(error: BaseException) -> None:
+    """Destroy Keras's tf.data iterator now, while the interpreter runs, after ``fit`` raised ``error``.
+
+    Left alone, the iterator outlives the exception: the frames of its traceback hold it (an
+    uncaught exception's until the interpreter shuts down: ``sys.last_traceback``), and so does a
+    reference cycle (Keras's ``EpochIterator`` keeps the generator of the epoch that was cut short,
+    whose frame holds the ``EpochIterator``), which only the garbage collector breaks, maybe not
+    before the shutdown. Destroyed during the shutdown, the iterator waits forever: it waits for the
+    image loads in flight (Python functions run by the pipeline's threads, data.py), and a
+    finalizing interpreter ends every thread that asks for the GIL instead of running it. Destroyed
+    here it stops within one image load. The traceback keeps its lines; only the frames' variables go.
+    """
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        traceback.clear_frames(error.__traceback__)
+        error = error.__cause__ or error.__context__
+    gc.collect()

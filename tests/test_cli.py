@@ -211,3 +211,50 @@ def test_benchmark_is_no_verb_of_the_installed_command(tmp_path):
     result = subprocess.run([sys.executable, "-m", "keras_inpaint.cli", "benchmark"], cwd=tmp_path,
                             capture_output=True, text=True)
     assert result.returncode == 2 and "invalid choice: 'benchmark'" in result.stderr
+
+
+def test_data_errors_are_one_line_and_leave_nothing_behind(tmp_path, capsys):
+    empty, broken, out = tmp_path / "empty", tmp_path / "broken", tmp_path / "run"
+    empty.mkdir()
+    broken.mkdir()
+    (broken / "a.jpg").write_bytes(b"not a photo")
+    for args, expected in [(["train", str(empty), "--out", str(out)], "no images found"),
+                           (["train", str(broken), "--out", str(out)], "none of the 1 images"),
+                           (["evaluate", str(empty)], "no images found")]:
+        assert main(args) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("keras-inpaint: error:") and expected in err[0], err
+    assert not out.exists()
+
+
+def test_train_into_an_unwritable_folder_is_one_line(tmp_path, photo_folder, capsys):
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    os.chmod(readonly, 0o500)
+    try:
+        parent = str(readonly) if not os.access(readonly, os.W_OK) else "/proc/self"  # root: a folder of procfs
+        if os.access(parent, os.W_OK):
+            pytest.skip("no unwritable folder here")
+        assert main(["train", photo_folder, "--out", os.path.join(parent, "run")]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "cannot write the run directory" in err[0], err
+    finally:
+        os.chmod(readonly, 0o700)
+
+
+@pytest.mark.parametrize("interruption, code, word", [(KeyboardInterrupt, 130, "interrupted"),
+                                                       ("Terminated", 143, "terminated")])
+def test_an_interrupted_verb_exits_128_plus_the_signal_with_one_line(tmp_path, monkeypatch, capsys, interruption,
+                                                                      code, word):
+    import keras_inpaint.training
+    from keras_inpaint import interrupts
+
+    interruption = getattr(interrupts, interruption) if isinstance(interruption, str) else interruption
+
+    def interrupted(*args, **kwargs):
+        raise interruption()
+
+    monkeypatch.setattr(keras_inpaint.training, "train", interrupted)
+    assert main(["train", str(tmp_path), "--out", str(tmp_path / "run")]) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"keras-inpaint: {word}; no epoch had finished, so there is nothing to resume"]

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from keras_inpaint import InpaintingGAN, PatchGANDiscriminator, Pix2PixGenerator
+from keras_inpaint.errors import ConfigError, DataError
 from keras_inpaint.masks import random_masks
+from keras_inpaint.training import RunBackup
 from tests.conftest import stripe_images
 
 
@@ -25,7 +27,7 @@ def fit(backup_dir, epochs, interrupt_after=None):
     generator = Pix2PixGenerator(num_downsamplings=3, base_filters=8, max_filters=16, dropout=0.0)
     model = InpaintingGAN(generator, PatchGANDiscriminator(base_filters=8, num_layers=2), seed=0)
     model.compile(jit_compile=False)
-    callbacks = [keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=False)]
+    callbacks = [RunBackup(str(backup_dir))]
     if interrupt_after:
         callbacks.append(Interrupt(interrupt_after))
     images, masks = stripe_images(8, 32), random_masks(8, 32, setting="medium", seed=0)
@@ -128,10 +130,71 @@ def test_disk_full_during_a_checkpoint_resumes_from_the_previous_one(tmp_path, p
     monkeypatch.setattr(InpaintingGAN, "save_weights", real_save_weights)
     assert [json.loads(line)["epoch"] for line in open(out / "log.jsonl")] == [1, 2]
 
+    assert sorted(os.listdir(out / "backup")) == ["checkpoint.json", "epoch_0001.weights.h5", "epoch_0002.weights.h5"]
+
     model = train("pix2pix_tiny", photo_folder, str(out), **kwargs)
-    # The corrupt newest checkpoint was replaced by the one before it: epoch 2, so only 3 and 4 ran.
+    # The half-written third checkpoint was never committed: epoch 2 is restored, so only 3 and 4 ran.
     assert [json.loads(line)["epoch"] for line in open(out / "log.jsonl")] == [1, 2, 3, 4]
     assert int(model.g_optimizer.iterations.numpy()) == 4 * 2
+
+
+def test_an_interrupted_checkpoint_write_keeps_the_last_one(tmp_path, monkeypatch):
+    """Ctrl-C while a checkpoint is being written: the file is half there, nothing names it."""
+    real_save_weights = InpaintingGAN.save_weights
+    calls = []
+
+    def interrupted_on_second_save(self, filepath, *args, **kwargs):
+        calls.append(filepath)
+        if len(calls) == 2:
+            with open(filepath, "wb") as f:
+                f.write(b"\x89HDF\r\n half a checkpoint")
+            raise KeyboardInterrupt
+        return real_save_weights(self, filepath, *args, **kwargs)
+
+    monkeypatch.setattr(InpaintingGAN, "save_weights", interrupted_on_second_save)
+    with pytest.raises(KeyboardInterrupt):
+        fit(tmp_path / "run", epochs=3)
+    monkeypatch.setattr(InpaintingGAN, "save_weights", real_save_weights)
+    assert sorted(os.listdir(tmp_path / "run")) == ["checkpoint.json", "epoch_0001.weights.h5"]
+    assert json.load(open(tmp_path / "run" / "checkpoint.json"))["epoch"] == 1
+    resumed = fit(tmp_path / "run", epochs=3)
+    assert int(resumed.d_optimizer.iterations.numpy()) == 3 * 2
+
+
+def test_bad_settings_and_data_are_refused_before_anything_is_built(tmp_path, photo_folder):
+    from keras_inpaint.training import train
+
+    out = tmp_path / "run"
+    kwargs = dict(steps_per_epoch=1, image_size=32, batch_size=2, jit_compile=False)
+    with pytest.raises(ConfigError, match="epochs must be at least 1; got 0"):
+        train("pix2pix_tiny", photo_folder, str(out), epochs=0, **kwargs)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="no images found"):
+        train("pix2pix_tiny", str(empty), str(out), epochs=1, **kwargs)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("a.jpg", "b.png"):
+        (broken / name).write_bytes(b"not an image")
+    with pytest.raises(DataError, match="none of the 2 images .* can be read"):
+        train("pix2pix_tiny", str(broken), str(out), epochs=1, **kwargs)
+    assert not out.exists()  # nothing left behind
+
+
+def test_an_unwritable_run_directory_is_refused_at_once(tmp_path, photo_folder):
+    from keras_inpaint.training import train
+
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    os.chmod(readonly, 0o500)
+    try:
+        parent = str(readonly) if not os.access(readonly, os.W_OK) else "/proc/self"  # root: a folder of procfs
+        if os.access(parent, os.W_OK):
+            pytest.skip("no unwritable folder here")
+        with pytest.raises(PermissionError, match="cannot write the run directory"):
+            train("pix2pix_tiny", photo_folder, os.path.join(parent, "run", "inner"), epochs=1, jit_compile=False)
+    finally:
+        os.chmod(readonly, 0o700)
 
 
 class PoisonGenerator(keras.callbacks.Callback):
