@@ -398,7 +398,9 @@ def train(
     ]
     interrupts.check()
     try:
-        model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=all_callbacks, verbose=verbose)
+        # shuffle=False: the tf.data pipeline shuffles; Keras would only warn that it ignores its own.
+        model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=all_callbacks, verbose=verbose,
+                  shuffle=False)
     except BaseException as e:
         _release_input_pipeline(e)
         raise

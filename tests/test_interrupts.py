@@ -157,7 +157,7 @@ def test_folder_inpaint_keeps_finished_outputs(tmp_path, photos, kill_leftovers)
     written = sorted(os.listdir(out))
     assert not stray_files(out) and 0 < len(written) < 30, written
     line = report_line(process)
-    assert line.startswith("keras-inpaint: interrupted;") and f"the {len(written)} of 30 results" in line
+    assert line.startswith("keras-inpaint: interrupted;") and f"{len(written)} of the 30 results" in line and "--skip-existing" in line
     for name in written:
         assert Image.open(out / name).convert("RGB").size == (451, 300)  # whole files, every one
     print(f"inpaint stopped after {seconds:.1f} s with {len(written)} of 30 written")
