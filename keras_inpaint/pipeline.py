@@ -56,10 +56,11 @@ def _resize(x, shape, method: str):
 
 
 def shrink(images, masks, shape):
-    """Area-downscale images (N, H, W, 3) in [0, 1] and masks (N, H, W, 1) in {0, 1} to ``shape``.
+    """Area-resize images (N, H, W, 3) in [0, 1] and masks (N, H, W, 1) in {0, 1} to ``shape``.
 
     A small pixel is a hole if any of the full-size pixels it covers is one, so the small hole
-    covers the whole full-size hole once enlarged. Returns float32 (N, h, w, 3) and (N, h, w, 1).
+    covers the whole full-size hole once enlarged. (Used to enlarge too, for a generator of
+    fixed input size: each new pixel averages the pixels it overlaps.) Returns float32 (N, h, w, 3) and (N, h, w, 1).
     """
     small_images = _resize(ops.cast(images, "float32"), shape, "area")
     small_masks = _resize(ops.cast(masks, "float32"), shape, "area")
@@ -107,11 +108,14 @@ def masked_input(images, masks):
 
 
 def fill_holes(images, masks, run_generator: Callable, size_multiple: int, working_size: int | None = None,
-               pad_mode: str = "reflect", keep_known: bool = True):
+               pad_mode: str = "reflect", keep_known: bool = True, input_size: int | None = None):
     """The generator's fill for images (N,H,W,3) float32 in [0, 1] and masks (N,H,W,1), 1 = hole.
 
     With ``working_size``, images whose longer side exceeds it are filled at that size
-    (:func:`shrink`) and the fill enlarged back (:func:`enlarge`). Inputs are padded to the
+    (:func:`shrink`) and the fill enlarged back (:func:`enlarge`). A generator that only takes
+    one size (``input_size``: MI-GAN's official layout, R x R) gets every image resized to
+    ``input_size`` x ``input_size``, smaller ones enlarged and the aspect ratio not kept, as
+    MI-GAN's own scripts do; ``working_size`` then plays no part. Inputs are padded to the
     generator's ``size_multiple`` (and at least two cells at the coarsest scale, which the
     generators' reflection padding needs), run through ``run_generator`` (N,h,w,4) ->
     (N,h,w,3) in [-1, 1], and cropped back. ``keep_known`` composites at the size the generator
@@ -129,9 +133,12 @@ def fill_holes(images, masks, run_generator: Callable, size_multiple: int, worki
         fill = (generated[:, :h, :w, :] + 1.0) / 2.0
         return composite(fill, ops.cast(photos, "float32"), holes) if keep_known else fill
 
-    if working_size is None:
+    if input_size is not None:
+        small_h, small_w = int(input_size), int(input_size)
+    elif working_size is None:
         return at_size(images, masks, height, width)
-    small_h, small_w = working_shape(height, width, working_size)
+    else:
+        small_h, small_w = working_shape(height, width, working_size)
 
     def shrunk():
         small_images, small_masks = shrink(images, masks, (small_h, small_w))

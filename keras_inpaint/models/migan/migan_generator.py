@@ -103,6 +103,12 @@ class MiganGenerator(InpaintingGenerator):
         super().__init__(inputs=inputs, outputs=outputs, size_multiple=resolution // 4, **kwargs)
         self.resolution, self.channel_base, self.max_channels, self.layout = resolution, channel_base, max_channels, layout
 
+    @property
+    def input_size(self) -> int | None:
+        """``resolution`` for the official layout (MI-GAN's noise maps and upsampling patterns are
+        R x R: the official model takes nothing else); None for ``v0``."""
+        return self.resolution if self.layout == "official" else None
+
     def get_config(self):
         return {**super().get_config(), "resolution": self.resolution, "channel_base": self.channel_base,
                 "max_channels": self.max_channels, "layout": self.layout}
