@@ -150,3 +150,26 @@ def test_presets_without_the_new_settings_load_with_defaults(tmp_path):
         Inpainter.from_preset(str(folder), hd_strategy="tile")
     with pytest.raises(ValueError, match="crop_margin"):
         Inpainter.from_preset(str(folder), crop_margin=-1)
+
+
+def test_cli_options_reach_inpaint(tmp_path, sample_photo, capsys):
+    from PIL import Image
+
+    from keras_inpaint.cli import main
+
+    image_path, mask_path = tmp_path / "in.png", tmp_path / "mask.png"
+    Image.fromarray(sample_photo).save(image_path)
+    mask = np.zeros(sample_photo.shape[:2], np.uint8)
+    mask[50:90, 60:140] = 255
+    Image.fromarray(mask).save(mask_path)
+    common = ["inpaint", str(image_path), "--mask", str(mask_path)]
+    assert main(common + ["--hd-strategy", "crop", "-o", str(tmp_path / "crop.png")]) == 0
+    cropped = np.asarray(Image.open(tmp_path / "crop.png"))
+    np.testing.assert_array_equal(cropped[mask == 0], sample_photo[mask == 0])
+    assert main(common + ["--max-memory-gb", "0.01", "-o", str(tmp_path / "x.png")]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "451x300" in line and "--max-memory-gb" in line and not (tmp_path / "x.png").exists()
+    assert main(common + ["--max-memory-gb", "0", "-o", str(tmp_path / "unchecked.png")]) == 0
+    with pytest.raises(SystemExit) as exit_info:
+        main(common + ["--max-memory-gb", "-1", "-o", str(tmp_path / "x.png")])
+    assert exit_info.value.code == 2
