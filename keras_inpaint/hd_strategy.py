@@ -24,7 +24,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from keras_inpaint.blending import blend_batch
+from keras_inpaint.blending import EXACT_LIMIT, blend_batch
 from keras_inpaint.crops import Box, crop_boxes, hole_boxes
 from keras_inpaint.errors import InpaintInputError
 from keras_inpaint.inputs import CallerBatch, PreparedBatch, paste_fill, restore_output, to_unit_float
@@ -35,16 +35,17 @@ HD_STRATEGIES = ("auto", "crop", "resize", "original")
 CROP_TRIGGER_PIXELS = 2_000_000
 DEFAULT_CROP_MARGIN = 128
 
-# Peak-memory model (bytes), fitted to benchmarks/hd_strategy.py's measurements of lama_tiny on a
-# CPU and rounded up: a fixed cost of a call (TensorFlow's first run of a shape, buffers), the
-# whole-frame strategies' copies per photo pixel (float32 images and masks, enlarged fill,
-# float64 Poisson arrays, output composite), what a crop's own arrays cost per crop pixel, and
-# the share of the generator's summed layer outputs (:func:`activation_bytes_per_pixel`) alive
-# at its peak.
-CALL_BYTES = 300 * 2**20
-FRAME_BYTES_PER_PIXEL = 280
-CROP_BYTES_PER_PIXEL = 280
-ACTIVATION_SHARE = 1.0
+# Peak-memory model (bytes), fitted to measurements on a CPU (benchmarks/results/CPU_2core/hd_strategy.md,
+# lama_tiny) and rounded up: a fixed cost of a call (tracing, TensorFlow's buffers); per pixel of a
+# whole frame (``resize`` / ``original``) or of a crop, the float copies of images, masks and fill
+# and the float64 arrays of Poisson blending; Poisson's sparse LU per hole pixel (exact up to
+# blending.EXACT_LIMIT pixels, cheaper per pixel in two levels beyond); and the share of the
+# generator's summed layer outputs (:func:`activation_bytes_per_pixel`) alive at its peak
+# (measured 0.17 for lama_tiny at full size; 0.3 leaves room for other architectures).
+CALL_BYTES = 100 * 2**20
+FRAME_BYTES_PER_PIXEL = 150
+POISSON_BYTES_PER_HOLE_PIXEL = (3000, 800)  # up to EXACT_LIMIT, beyond it
+ACTIVATION_SHARE = 0.3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,22 +98,30 @@ def _generator_pixels(height: int, width: int, settings: Settings, strategy: str
     return small_h * small_w
 
 
+def _poisson_bytes(hole_pixels: int, settings: Settings) -> float:
+    if settings.blend is None:
+        return 0.0
+    exact, beyond = POISSON_BYTES_PER_HOLE_PIXEL
+    return exact * min(hole_pixels, EXACT_LIMIT) + beyond * max(hole_pixels - EXACT_LIMIT, 0)
+
+
 def estimate_peak_bytes(strategy: str, batch: CallerBatch, settings: Settings, batch_size: int,
                         crops: list[list[Box]] | None = None) -> int:
     """Memory an ``inpaint`` call adds at its peak (the caller's arrays not counted), by the model
-    described at :data:`FRAME_BYTES_PER_PIXEL`. ``crops``: each image's crop boxes (``crop``)."""
+    described at :data:`CALL_BYTES`. ``crops``: each image's crop boxes (``crop``)."""
     n, height, width = batch.images.shape[:3]
     output = n * height * width * 3 * batch.images.itemsize
+    generator_bytes = settings.activation_bytes * ACTIVATION_SHARE
     if strategy == "crop":
-        work = max((max(settings.activation_bytes * ACTIVATION_SHARE
-                         * _generator_pixels(y1 - y0, x1 - x0, settings, "resize")
-                         + CROP_BYTES_PER_PIXEL * (y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in boxes)
-                     for boxes in crops if boxes), default=0)
+        work = max((generator_bytes * _generator_pixels(y1 - y0, x1 - x0, settings, "resize")
+                    + FRAME_BYTES_PER_PIXEL * (y1 - y0) * (x1 - x0)
+                    + _poisson_bytes(int(np.count_nonzero(batch.hole(i, (y0, y1, x0, x1)))), settings)
+                    for i, boxes in enumerate(crops) for y0, y1, x0, x1 in boxes), default=0)
         return int(CALL_BYTES + output + work)
-    images = min(n, batch_size)
-    generator = settings.activation_bytes * ACTIVATION_SHARE * images * _generator_pixels(height, width, settings,
-                                                                                          strategy)
-    return int(CALL_BYTES + output + FRAME_BYTES_PER_PIXEL * n * height * width + generator)
+    holes = max(int(np.count_nonzero(mask)) for mask in batch.masks)
+    generator = generator_bytes * min(n, batch_size) * _generator_pixels(height, width, settings, strategy)
+    return int(CALL_BYTES + output + FRAME_BYTES_PER_PIXEL * n * height * width + _poisson_bytes(holes, settings)
+               + generator)
 
 
 def _cgroup_headroom() -> float:
@@ -206,20 +215,36 @@ def _crops(batch: CallerBatch, settings: Settings, crops: list[list[Box]]) -> np
     return output if batch.batched else output[0]
 
 
-def inpaint_batch(batch: CallerBatch, settings: Settings, strategy: str = "auto", batch_size: int = 8,
-                  max_memory_gb: float | str | None = "auto") -> np.ndarray:
-    """Fill the holes of a validated batch by ``strategy`` (see module docstring); the result has
-    the caller's shape and dtype, known pixels to the bit."""
+@dataclasses.dataclass
+class Plan:
+    """What an ``inpaint`` call will do: the strategy ``auto`` resolved to, each image's crop
+    boxes (``crop`` only) and the estimated peak memory in bytes."""
+
+    strategy: str
+    crops: list[list[Box]] | None
+    estimate: int
+
+
+def plan(batch: CallerBatch, settings: Settings, strategy: str = "auto", batch_size: int = 8) -> Plan:
+    """Resolve ``strategy`` for ``batch``, find its crops and estimate its peak; allocates nothing
+    of the photo's size."""
     n, height, width = batch.images.shape[:3]
     strategy = resolve(strategy, height, width, settings)
     if strategy == "resize" and settings.working_size is None and settings.input_size is None:
         raise ValueError("hd_strategy='resize' needs a working size (working_size=PIXELS).")
     crops = [plan_crops(batch, i, settings) for i in range(n)] if strategy == "crop" else None
-    check_memory(estimate_peak_bytes(strategy, batch, settings, batch_size, crops), max_memory_gb, strategy,
-                 batch.images.shape)
-    if strategy == "crop":
-        return _crops(batch, settings, crops)
-    return _whole_frames(batch, settings, strategy, batch_size)
+    return Plan(strategy, crops, estimate_peak_bytes(strategy, batch, settings, batch_size, crops))
+
+
+def inpaint_batch(batch: CallerBatch, settings: Settings, strategy: str = "auto", batch_size: int = 8,
+                  max_memory_gb: float | str | None = "auto") -> np.ndarray:
+    """Fill the holes of a validated batch by ``strategy`` (see module docstring) after
+    :func:`check_memory`; the result has the caller's shape and dtype, known pixels to the bit."""
+    chosen = plan(batch, settings, strategy, batch_size)
+    check_memory(chosen.estimate, max_memory_gb, chosen.strategy, batch.images.shape)
+    if chosen.strategy == "crop":
+        return _crops(batch, settings, chosen.crops)
+    return _whole_frames(batch, settings, chosen.strategy, batch_size)
 
 
 def activation_bytes_per_pixel(generator) -> float:

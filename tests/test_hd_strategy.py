@@ -132,7 +132,7 @@ def test_guard_estimate_grows_with_the_photo_not_the_hole_for_crop():
         crops = [[(0, 300, 0, 300)]] if strategy == "crop" else None
         return hd_strategy.estimate_peak_bytes(strategy, batch, settings, 8, crops)
 
-    assert estimate(8000, "resize") > 10 * 2**30 > 3 * 2**30 > estimate(8000, "crop")
+    assert estimate(8000, "resize") > 8 * 2**30 and estimate(8000, "crop") < 2**30
     assert estimate(8000, "crop") - estimate(4000, "crop") == 3 * (8000**2 - 4000**2)  # the output copy alone
 
 

@@ -10,8 +10,9 @@ from keras import ops
 from keras_hub.models import Task
 
 from keras_inpaint.blending import BLENDS
-from keras_inpaint.hd_strategy import (DEFAULT_CROP_MARGIN, Settings, activation_bytes_per_pixel, check_strategy,
-                                       inpaint_batch)
+from keras_inpaint.hd_strategy import (DEFAULT_CROP_MARGIN, Plan, Settings, activation_bytes_per_pixel,
+                                       check_strategy, inpaint_batch)
+from keras_inpaint.hd_strategy import plan as plan_inference
 from keras_inpaint.inputs import validate_batch
 from keras_inpaint.models.networks import InpaintingGenerator
 from keras_inpaint.models.preset_loading import load_task
@@ -175,13 +176,24 @@ class Inpainter(Task):
             numpy array shaped and typed like ``images`` (uint8 stays uint8 in [0, 255],
             float stays float in [0, 1]). Known pixels are returned unchanged, to the bit.
         """
+        batch, settings, hd_strategy = self._inference(images, masks, working_size, blend, hd_strategy, crop_margin)
+        return inpaint_batch(batch, settings, hd_strategy, batch_size, max_memory_gb)
+
+    def plan(self, images, masks, batch_size: int = 8, working_size: int | None | str = "auto",
+             blend: str | None = "auto", hd_strategy: str | None = None, crop_margin: int | None = None) -> Plan:
+        """What :meth:`inpaint` with these arguments would do, without doing it: the strategy
+        (``auto`` resolved), the crop boxes and the estimated peak memory in bytes
+        (:class:`keras_inpaint.hd_strategy.Plan`)."""
+        batch, settings, hd_strategy = self._inference(images, masks, working_size, blend, hd_strategy, crop_margin)
+        return plan_inference(batch, settings, hd_strategy, batch_size)
+
+    def _inference(self, images, masks, working_size, blend, hd_strategy, crop_margin):
         working_size = self.working_size if working_size == "auto" else working_size
         blend = self.blend if blend == "auto" else blend
         hd_strategy = self.hd_strategy if hd_strategy is None else hd_strategy
         crop_margin = self.crop_margin if crop_margin is None else crop_margin
         _check_inference_settings(working_size, blend, self.pad_mode, hd_strategy, crop_margin)
-        batch = validate_batch(images, masks)
         settings = Settings(self.backbone.predict_on_batch, self.backbone.size_multiple, self.backbone.input_size,
                             working_size, self.pad_mode, blend, int(crop_margin),
                             activation_bytes_per_pixel(self.backbone))
-        return inpaint_batch(batch, settings, hd_strategy, batch_size, max_memory_gb)
+        return validate_batch(images, masks), settings, hd_strategy
