@@ -26,7 +26,8 @@ def serving_function(inpainter, working_size: int | None = None):
         hole = tf.cast(tf.cast(mask, tf.float32) > 0.5, tf.float32)
         photo = tf.cast(image, tf.float32)
         fill = fill_holes(photo / 255.0, hole, run_generator, inpainter.backbone.size_multiple, working_size,
-                          inpainter.pad_mode)
+                          inpainter.pad_mode, input_size=inpainter.backbone.input_size,
+                          mask_resize=inpainter.mask_resize)
         return tf.cast(composite(to_levels(fill), photo, hole), tf.uint8)
 
     return serve

@@ -31,19 +31,25 @@ from keras_inpaint.inputs import CallerBatch, PreparedBatch, paste_fill, restore
 from keras_inpaint.pipeline import fill_holes, working_shape
 
 HD_STRATEGIES = ("auto", "crop", "resize", "original")
-# ``auto`` crops photos of more pixels than this (benchmarks/results/CPU_2core/hd_strategy.md).
+# ``auto`` crops photos of more pixels than this: from 2 MP on, crop (margin 512) is as good as
+# resize on lama_tiny's holes, faster, and its memory does not grow with the photo
+# (benchmarks/results/CPU_2core/hd_strategy.md).
 CROP_TRIGGER_PIXELS = 2_000_000
-DEFAULT_CROP_MARGIN = 128
+# Context around a hole's box: 512 gave 2.9 dB more hole PSNR than IOPaint's 128 on 2-5 MP photos
+# (on par with ``resize``, benchmarks/results/CPU_2core/hd_strategy.md); MI-GAN's presets use 128.
+DEFAULT_CROP_MARGIN = 512
 
 # Peak-memory model (bytes), fitted to measurements on a CPU (benchmarks/results/CPU_2core/hd_strategy.md,
 # lama_tiny) and rounded up: a fixed cost of a call (tracing, TensorFlow's buffers); per pixel of a
 # whole frame (``resize`` / ``original``) or of a crop, the float copies of images, masks and fill
-# and the float64 arrays of Poisson blending; Poisson's sparse LU per hole pixel (exact up to
-# blending.EXACT_LIMIT pixels, cheaper per pixel in two levels beyond); and the share of the
+# and the float64 arrays of Poisson blending, more of them when the hole is solved in two levels
+# (over blending.EXACT_LIMIT pixels); Poisson's sparse LU per hole pixel (cheaper per pixel in
+# two levels); and the share of the
 # generator's summed layer outputs (:func:`activation_bytes_per_pixel`) alive at its peak
 # (measured 0.17 for lama_tiny at full size; 0.3 leaves room for other architectures).
 CALL_BYTES = 100 * 2**20
-FRAME_BYTES_PER_PIXEL = 150
+FRAME_BYTES_PER_PIXEL = 160
+TWO_LEVEL_BYTES_PER_PIXEL = 100
 POISSON_BYTES_PER_HOLE_PIXEL = (3000, 800)  # up to EXACT_LIMIT, beyond it
 ACTIVATION_SHARE = 0.3
 
@@ -59,7 +65,8 @@ class Settings:
     pad_mode: str
     blend: str | None
     crop_margin: int
-    activation_bytes: float  # generator: bytes of layer outputs per input pixel
+    activation_bytes: float
+    mask_resize: str = "any"  # generator: bytes of layer outputs per input pixel
 
 
 def check_strategy(strategy, crop_margin) -> None:
@@ -98,11 +105,13 @@ def _generator_pixels(height: int, width: int, settings: Settings, strategy: str
     return small_h * small_w
 
 
-def _poisson_bytes(hole_pixels: int, settings: Settings) -> float:
+def _poisson_bytes(hole_pixels: int, pixels: int, settings: Settings) -> float:
+    """Poisson blending of ``hole_pixels`` in a frame of ``pixels``, beyond the frame's copies."""
     if settings.blend is None:
         return 0.0
     exact, beyond = POISSON_BYTES_PER_HOLE_PIXEL
-    return exact * min(hole_pixels, EXACT_LIMIT) + beyond * max(hole_pixels - EXACT_LIMIT, 0)
+    two_level = TWO_LEVEL_BYTES_PER_PIXEL * pixels if hole_pixels > EXACT_LIMIT else 0
+    return exact * min(hole_pixels, EXACT_LIMIT) + beyond * max(hole_pixels - EXACT_LIMIT, 0) + two_level
 
 
 def estimate_peak_bytes(strategy: str, batch: CallerBatch, settings: Settings, batch_size: int,
@@ -115,13 +124,14 @@ def estimate_peak_bytes(strategy: str, batch: CallerBatch, settings: Settings, b
     if strategy == "crop":
         work = max((generator_bytes * _generator_pixels(y1 - y0, x1 - x0, settings, "resize")
                     + FRAME_BYTES_PER_PIXEL * (y1 - y0) * (x1 - x0)
-                    + _poisson_bytes(int(np.count_nonzero(batch.hole(i, (y0, y1, x0, x1)))), settings)
+                    + _poisson_bytes(int(np.count_nonzero(batch.hole(i, (y0, y1, x0, x1)))), (y1 - y0) * (x1 - x0),
+                                     settings)
                     for i, boxes in enumerate(crops) for y0, y1, x0, x1 in boxes), default=0)
         return int(CALL_BYTES + output + work)
     holes = max(int(np.count_nonzero(mask)) for mask in batch.masks)
     generator = generator_bytes * min(n, batch_size) * _generator_pixels(height, width, settings, strategy)
-    return int(CALL_BYTES + output + FRAME_BYTES_PER_PIXEL * n * height * width + _poisson_bytes(holes, settings)
-               + generator)
+    return int(CALL_BYTES + output + FRAME_BYTES_PER_PIXEL * n * height * width
+               + _poisson_bytes(holes, height * width, settings) + generator)
 
 
 def _cgroup_headroom() -> float:
@@ -192,7 +202,8 @@ def _whole_frames(batch: CallerBatch, settings: Settings, strategy: str, batch_s
             fills.append(chunk_images)
             continue
         fills.append(np.asarray(fill_holes(chunk_images, chunk_masks, settings.run_generator, settings.size_multiple,
-                                           working_size, settings.pad_mode, keep_known, settings.input_size)))
+                                           working_size, settings.pad_mode, keep_known, settings.input_size,
+                                           settings.mask_resize)))
     prediction = np.concatenate(fills, axis=0)
     if settings.blend is not None:
         prediction = blend_batch(images, prediction, masks, settings.blend)
@@ -207,7 +218,7 @@ def _crops(batch: CallerBatch, settings: Settings, crops: list[list[Box]]) -> np
             image, hole = batch.region(index, box)
             fill = np.asarray(fill_holes(image, hole, settings.run_generator, settings.size_multiple,
                                          settings.working_size, settings.pad_mode, settings.blend is None,
-                                         settings.input_size))
+                                         settings.input_size, settings.mask_resize))
             if settings.blend is not None:
                 fill = blend_batch(image, fill, hole, settings.blend)
             y0, y1, x0, x1 = box

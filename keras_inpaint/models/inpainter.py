@@ -16,7 +16,7 @@ from keras_inpaint.hd_strategy import plan as plan_inference
 from keras_inpaint.inputs import validate_batch
 from keras_inpaint.models.networks import InpaintingGenerator
 from keras_inpaint.models.preset_loading import load_task
-from keras_inpaint.pipeline import PAD_MODES, composite, masked_input
+from keras_inpaint.pipeline import MASK_RESIZES, PAD_MODES, composite, masked_input
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
@@ -35,7 +35,8 @@ class CompositeHole(keras.layers.Layer):
         return composite(ops.cast(generated, "float32"), ops.cast(images, "float32"), masks)
 
 
-def _check_inference_settings(working_size, blend, pad_mode, hd_strategy="auto", crop_margin=0) -> None:
+def _check_inference_settings(working_size, blend, pad_mode, hd_strategy="auto", crop_margin=0,
+                              mask_resize="any") -> None:
     if working_size is not None and (isinstance(working_size, bool) or not isinstance(working_size, numbers.Integral)
                                      or working_size < 1):
         raise ValueError(f"working_size must be a positive number of pixels or None; got {working_size!r}.")
@@ -44,11 +45,13 @@ def _check_inference_settings(working_size, blend, pad_mode, hd_strategy="auto",
     if pad_mode not in PAD_MODES:
         raise ValueError(f"unknown pad_mode {pad_mode!r}; choose one of {PAD_MODES}.")
     check_strategy(hd_strategy, crop_margin)
+    if mask_resize not in MASK_RESIZES:
+        raise ValueError(f"unknown mask_resize {mask_resize!r}; choose one of {MASK_RESIZES}.")
 
 
 # The constructor arguments that are inference settings: what a preset carries besides networks.
 # A preset saved before a setting existed loads with the constructor's default for it.
-INFERENCE_SETTINGS = ("working_size", "blend", "pad_mode", "hd_strategy", "crop_margin")
+INFERENCE_SETTINGS = ("working_size", "blend", "pad_mode", "hd_strategy", "crop_margin", "mask_resize")
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
@@ -70,6 +73,9 @@ class Inpainter(Task):
             ``"auto"``, ``"crop"``, ``"resize"`` or ``"original"``.
         crop_margin: pixels of context around each hole's box in the ``crop`` strategy
             (MI-GAN's ``padding``).
+        mask_resize: how the mask is shrunk to the working (or fixed input) size: ``"any"``
+            (a small pixel is a hole if any pixel it covers is) or ``"nearest"`` (torchvision's
+            nearest, MI-GAN's pipeline; :func:`keras_inpaint.pipeline.shrink`).
 
     These are part of the model's config, so a preset carries the settings it was evaluated
     with (:data:`INFERENCE_SETTINGS`).
@@ -89,12 +95,14 @@ class Inpainter(Task):
         pad_mode: str = "reflect",
         hd_strategy: str = "auto",
         crop_margin: int = DEFAULT_CROP_MARGIN,
+        mask_resize: str = "any",
         **kwargs,
     ):
         if not isinstance(backbone, InpaintingGenerator):
             raise TypeError(f"backbone must be an InpaintingGenerator; got {type(backbone).__name__}.")
-        _check_inference_settings(working_size, blend, pad_mode, hd_strategy, crop_margin)
+        _check_inference_settings(working_size, blend, pad_mode, hd_strategy, crop_margin, mask_resize)
         self.pad_mode = pad_mode
+        self.mask_resize = mask_resize
         self.hd_strategy = hd_strategy
         self.crop_margin = int(crop_margin)
         self.working_size = None if working_size is None else int(working_size)
@@ -121,7 +129,7 @@ class Inpainter(Task):
     def get_config(self):
         return {"backbone": keras.layers.serialize(self.backbone), "name": self.name,
                 "working_size": self.working_size, "blend": self.blend, "pad_mode": self.pad_mode,
-                "hd_strategy": self.hd_strategy, "crop_margin": self.crop_margin}
+                "hd_strategy": self.hd_strategy, "crop_margin": self.crop_margin, "mask_resize": self.mask_resize}
 
     @classmethod
     def from_preset(cls, preset: str, load_weights: bool = True, **kwargs) -> "Inpainter":
@@ -195,5 +203,5 @@ class Inpainter(Task):
         _check_inference_settings(working_size, blend, self.pad_mode, hd_strategy, crop_margin)
         settings = Settings(self.backbone.predict_on_batch, self.backbone.size_multiple, self.backbone.input_size,
                             working_size, self.pad_mode, blend, int(crop_margin),
-                            activation_bytes_per_pixel(self.backbone))
+                            activation_bytes_per_pixel(self.backbone), self.mask_resize)
         return validate_batch(images, masks), settings, hd_strategy

@@ -50,7 +50,8 @@ class MiganGenerator(InpaintingGenerator):
               ``[mask - 0.5, image*mask]`` with mask = 1 - hole (1 = known, first); the FIR taps are
               non-trainable weights; each synthesis conv at r >= 8 adds ``noise_strength`` times a
               stored, non-trainable (r, r) ``noise_const`` (tiled and cropped when the input is not
-              R x R; MI-GAN itself only takes R x R); the RGB output is linear, as MI-GAN's, during
+              R x R; MI-GAN itself only takes R x R, and :attr:`input_size` makes
+              ``Inpainter.inpaint`` resize to R x R); the RGB output is linear, as MI-GAN's, during
               training and clipped to [-1, 1] at inference (both official post-processings clamp).
             - ``"v0"``: the first port, which ``migan_tiny`` was trained with: the 4-channel input
               goes to ``fromrgb`` as it is, the FIR taps are hard-coded, the noise is drawn from a
