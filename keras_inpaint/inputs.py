@@ -22,7 +22,7 @@ from typing import Iterator
 import numpy as np
 
 from keras_inpaint.errors import InpaintInputError
-from keras_inpaint.pipeline import composite, to_levels
+from keras_inpaint.pipeline import UNIT_LEVELS, composite, to_levels
 
 # Validation reads the caller's arrays in bands of about this many pixels, so its temporaries
 # stay small whatever the photo's size.
@@ -102,9 +102,10 @@ def _bands(array: np.ndarray) -> Iterator[np.ndarray]:
 
 
 def to_unit_float(array: np.ndarray) -> np.ndarray:
-    """Validated uint8 [0, 255] or float [0, 1] pixels as float32 in [0, 1] (a new array)."""
+    """Validated uint8 [0, 255] or float [0, 1] pixels as float32 in [0, 1] (a new array; uint8 by
+    :data:`keras_inpaint.pipeline.UNIT_LEVELS`, the values the SavedModel uses)."""
     if array.dtype == np.uint8:
-        return array.astype(np.float32) / 255.0
+        return UNIT_LEVELS[array]
     return np.clip(array.astype(np.float32), 0.0, 1.0)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 from keras import ops
 
 PAD_MODES = ("reflect", "symmetric")
@@ -172,6 +173,18 @@ def fill_holes(images, masks, run_generator: Callable, size_multiple: int, worki
     if _is_static(height, width):
         return full_size() if (small_h, small_w) == (height, width) else shrunk()
     return ops.cond(ops.logical_and(small_h == height, small_w == width), full_size, shrunk)
+
+
+# uint8 level v -> v / 255 in float32, as numpy computes it. A traced graph must not divide by 255
+# itself: TensorFlow's graph optimiser turns x / 255 into x * (1 / 255), one float32 step off for
+# about a third of the levels, which moved a few uint8 outputs by 1 at 2560 x 1600.
+UNIT_LEVELS = np.arange(256, dtype=np.float32) / np.float32(255.0)
+
+
+def from_levels(levels):
+    """uint8 levels (any shape) -> float32 in [0, 1], bit for bit ``levels.astype(float32) / 255``
+    in numpy, eagerly and in a graph (a table lookup, no division)."""
+    return ops.take(UNIT_LEVELS, ops.cast(levels, "int32"), axis=0)
 
 
 def to_levels(fill):
