@@ -27,7 +27,7 @@ import numpy as np
 from keras_inpaint.blending import EXACT_LIMIT, blend_batch
 from keras_inpaint.crops import Box, crop_boxes, hole_boxes
 from keras_inpaint.errors import InpaintInputError
-from keras_inpaint.inputs import CallerBatch, PreparedBatch, paste_fill, restore_output, to_unit_float
+from keras_inpaint.inputs import CallerBatch, paste_fill, restore_output
 from keras_inpaint.pipeline import fill_holes, working_shape
 
 HD_STRATEGIES = ("auto", "crop", "resize", "original")
@@ -190,13 +190,12 @@ def check_memory(estimate: int, max_memory_gb, strategy: str, shape: tuple[int, 
 
 def _whole_frames(batch: CallerBatch, settings: Settings, strategy: str, batch_size: int) -> np.ndarray:
     """``resize`` / ``original``: whole frames as float32, filled in chunks of ``batch_size``."""
-    n, height, width = batch.images.shape[:3]
-    images = to_unit_float(batch.images)
-    masks = np.broadcast_to((batch.masks != 0)[..., None], (n, height, width, 1)).astype(np.float32)
+    prepared = batch.whole_frames()
+    images, masks = prepared.images, prepared.masks
     working_size = settings.working_size if strategy == "resize" else None
     keep_known = settings.blend is None
     fills = []
-    for start in range(0, n, batch_size):
+    for start in range(0, images.shape[0], batch_size):
         chunk_images, chunk_masks = images[start : start + batch_size], masks[start : start + batch_size]
         if not chunk_masks.any():
             fills.append(chunk_images)
@@ -207,7 +206,7 @@ def _whole_frames(batch: CallerBatch, settings: Settings, strategy: str, batch_s
     prediction = np.concatenate(fills, axis=0)
     if settings.blend is not None:
         prediction = blend_batch(images, prediction, masks, settings.blend)
-    return restore_output(prediction, PreparedBatch(images, masks, batch.images, batch.batched, batch.dtype))
+    return restore_output(prediction, prepared)
 
 
 def _crops(batch: CallerBatch, settings: Settings, crops: list[list[Box]]) -> np.ndarray:

@@ -64,6 +64,12 @@ class CallerBatch:
         image = to_unit_float(self.images[index, y0:y1, x0:x1])
         return image[None], self.hole(index, box)[None, ..., None].astype(np.float32)
 
+    def whole_frames(self) -> "PreparedBatch":
+        """Every image and mask converted whole (float32 copies of the frames)."""
+        n, h, w, _ = self.images.shape
+        holes = np.broadcast_to((self.masks != 0)[..., None], (n, h, w, 1)).astype(np.float32)
+        return PreparedBatch(to_unit_float(self.images), holes, self.images, self.batched, self.dtype)
+
 
 @dataclasses.dataclass
 class PreparedBatch:
@@ -207,10 +213,7 @@ def validate_batch(images, masks) -> CallerBatch:
 
 def prepare_batch(images, masks) -> PreparedBatch:
     """Validate and convert a caller's images and masks to whole float32 frames."""
-    caller = validate_batch(images, masks)
-    n, h, w, _ = caller.images.shape
-    holes = np.broadcast_to((caller.masks != 0)[..., None], (n, h, w, 1)).astype(np.float32)
-    return PreparedBatch(to_unit_float(caller.images), holes, caller.images, caller.batched, caller.dtype)
+    return validate_batch(images, masks).whole_frames()
 
 
 def restore_output(prediction: np.ndarray, batch: PreparedBatch) -> np.ndarray:

@@ -110,7 +110,7 @@ def test_guard_refuses_in_one_line_before_allocating(small, monkeypatch):
     mask = np.zeros((60, 80), np.uint8)
     mask[10:20, 10:20] = 1
     called = []
-    monkeypatch.setattr(hd_strategy, "to_unit_float", lambda *a: called.append(1))  # whole frames: never reached
+    monkeypatch.setattr(hd_strategy.CallerBatch, "whole_frames", lambda self: called.append(1))  # never reached
     monkeypatch.setattr(hd_strategy, "fill_holes", lambda *a, **k: called.append(1))
     with pytest.raises(InpaintInputError) as error:
         small.inpaint(image, mask, hd_strategy="original", max_memory_gb=0.01)

@@ -158,7 +158,7 @@ class Inpainter(Task):
                 or tensor; any height and width.
             masks: (H, W), (H, W, 1), (N, H, W) or (N, H, W, 1); 1/True marks the hole;
                 bool, {0, 1} or uint8 {0, 255}.
-            batch_size: images per forward pass.
+            batch_size: images per forward pass (``crop``: one crop per pass).
             working_size: if given, images whose longer side exceeds it are inpainted at that
                 size (area-downscaled; a small pixel is a hole if any pixel it covers is) and
                 the fill is bilinearly enlarged back: a model trained on small crops then sees
