@@ -37,6 +37,8 @@ def main(argv=None) -> dict:
         stem += f"_working{args.working_size}" if args.working_size else "_fullsize"
     if args.blend != "auto":
         stem += "_pasted" if args.blend == "none" else f"_{args.blend}"
+    if args.hd_strategy is not None:
+        stem += f"_{args.hd_strategy}"
     result = evaluate(args.preset, args.data, settings=args.settings, sizes=args.sizes, baselines=args.baselines,
                       seed=args.seed, max_images=args.max_images, contact_sheet=f"{stem}_contact_sheet.png",
                       **inference_kwargs(args))

@@ -68,16 +68,37 @@ def _working_size_argument(text: str):
     return value or None
 
 def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--working-size`` and ``--blend``, shared by ``inpaint``, ``evaluate`` and benchmarks/quality.py."""
+    """``--working-size``, ``--blend``, ``--hd-strategy`` and ``--max-memory-gb``, shared by ``inpaint``,
+    ``evaluate`` and benchmarks/quality.py."""
     parser.add_argument("--working-size", type=_working_size_argument, default="auto", metavar="PIXELS",
                         help="inpaint larger images at this longer side and enlarge the fill; 0: full size "
                              "(auto: the preset's setting)")
     parser.add_argument("--blend", choices=["auto", "poisson", "none"], default="auto",
                         help="poisson: blend the fill into the photo; none: paste it (auto: the preset's setting)")
+    parser.add_argument("--hd-strategy", choices=["auto", "crop", "resize", "original"], default=None,
+                        help="large photos: crop a box around each hole (memory bounded by the holes), resize the "
+                             "whole photo to the working size, or keep the original size; auto: crop above "
+                             "2 megapixels (default: the preset's setting)")
+    def gigabytes(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not value >= 0:
+            raise argparse.ArgumentTypeError(f"expected 0 or a positive number of GB; got {text!r}")
+        return value
+
+    parser.add_argument("--max-memory-gb", type=gigabytes, default=None, metavar="GB",
+                        help="refuse a photo whose estimated peak memory exceeds this; 0: no check "
+                             "(default: the memory available)")
+
 
 def inference_kwargs(args) -> dict:
     """``Inpainter.inpaint`` keyword arguments from :func:`add_inference_arguments`' options."""
-    return {"working_size": args.working_size, "blend": None if args.blend == "none" else args.blend}
+    limit = getattr(args, "max_memory_gb", None)
+    return {"working_size": args.working_size, "blend": None if args.blend == "none" else args.blend,
+            "hd_strategy": getattr(args, "hd_strategy", None),
+            "max_memory_gb": "auto" if limit is None else (limit or None)}
 
 def _inpaint_one(model, path, mask, auto_mask, seed, output, grid_picture, inference=None):
     """Inpaint the image at ``path`` with ``mask`` (a mask file's path, an array, or None for

@@ -31,7 +31,12 @@ from keras_inpaint.training import save_preset_atomically
 
 CONVERTERS: dict[str, ModuleType] = {m.FAMILY: m for m in (lama_convert, migan_convert, deepfill_v2_convert, pix2pix_convert)}
 # What the original prediction code does that a preset setting expresses (see each INFERENCE).
-INFERENCE_SETTINGS = {"lama": {"pad_mode": "symmetric"}}
+INFERENCE_SETTINGS = {
+    "lama": {"pad_mode": "symmetric"},
+    # MIGAN_Pipeline: a square crop around the hole (side >= resolution: the generator's input
+    # size), padding 128 as released, the crop's mask shrunk by torchvision's nearest resize.
+    "migan": {"hd_strategy": "crop", "crop_margin": 128, "mask_resize": "nearest"},
+}
 
 
 def sha256(path: str) -> str:

@@ -91,6 +91,8 @@ def evaluate(
     contact_sheet: str | None = None,
     working_size: int | None | str = "auto",
     blend: str | None = "auto",
+    hd_strategy: str | None = None,
+    max_memory_gb: float | None | str = "auto",
     progress: Callable[..., Iterable] | None = None,
 ) -> dict:
     """Evaluate a preset (name, directory, ``hf://`` handle or an ``Inpainter``) and baselines on a photo folder.
@@ -98,9 +100,10 @@ def evaluate(
     Every photo is centre-cropped to each size; its masks are drawn with a fixed seed per
     (photo, setting, size), so every method and every run sees the same holes.
 
-    ``working_size`` and ``blend`` go to :meth:`Inpainter.inpaint` (``"auto"``: the preset's own
-    settings); the result records the settings used. The baselines always work at full size,
-    unblended. ``progress`` wraps the loop over (size, setting, photo) cases, e.g.
+    ``working_size``, ``blend``, ``hd_strategy`` and ``max_memory_gb`` go to
+    :meth:`Inpainter.inpaint` (``"auto"``, or None for ``hd_strategy``: the preset's own settings);
+    the result records the settings used. The baselines always work at full size, unblended.
+    ``progress`` wraps the loop over (size, setting, photo) cases, e.g.
     :func:`keras_inpaint.console.progress` for a progress bar.
 
     Returns ``{"rows": [...], "summary": {method: {f"{setting}_{size}": {metric: mean}}}, ...}``
@@ -117,8 +120,9 @@ def evaluate(
     name = getattr(preset, "name", None) if isinstance(preset, Inpainter) else str(preset)
     working_size = model.working_size if working_size == "auto" else working_size
     blend = model.blend if blend == "auto" else blend
-    methods: dict[str, Callable] = {"model": functools.partial(model.inpaint, working_size=working_size,
-                                                                          blend=blend)}
+    hd_strategy = model.hd_strategy if hd_strategy is None else hd_strategy
+    methods: dict[str, Callable] = {"model": functools.partial(model.inpaint, working_size=working_size, blend=blend,
+                                                               hd_strategy=hd_strategy, max_memory_gb=max_memory_gb)}
     methods.update({b: baseline_inpainter(b) for b in baselines})
     rows, sheet = [], []
     cases = [(size, setting, index, path) for size in sizes for setting in settings for index, path in enumerate(paths)]
@@ -152,7 +156,7 @@ def evaluate(
         panels = [[show_hole(img, m), out["model"], *[out[b] for b in baselines], img] for img, m, out in sheet]
         write_image(grid(panels, labels), contact_sheet, overwrite=True)
     return {"preset": name, "directory": os.path.basename(os.path.normpath(directory)), "images": len(paths), "seed": seed,
-            "working_size": working_size, "blend": blend, "rows": rows, "summary": summary}
+            "working_size": working_size, "blend": blend, "hd_strategy": hd_strategy, "rows": rows, "summary": summary}
 
 
 def markdown_table(result: dict, metrics: Iterable[str] = ("psnr_hole", "ssim_hole", "l1_hole", "psnr", "ssim")) -> str:

@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 
 from keras_inpaint.models.inpainter import Inpainter
-from keras_inpaint.pipeline import composite, fill_holes, to_levels
+from keras_inpaint.pipeline import composite, fill_holes, from_levels, to_levels
 
 
 def serving_function(inpainter, working_size: int | None = None):
@@ -25,8 +25,9 @@ def serving_function(inpainter, working_size: int | None = None):
     def serve(image, mask):
         hole = tf.cast(tf.cast(mask, tf.float32) > 0.5, tf.float32)
         photo = tf.cast(image, tf.float32)
-        fill = fill_holes(photo / 255.0, hole, run_generator, inpainter.backbone.size_multiple, working_size,
-                          inpainter.pad_mode)
+        fill = fill_holes(from_levels(image), hole, run_generator, inpainter.backbone.size_multiple, working_size,
+                          inpainter.pad_mode, input_size=inpainter.backbone.input_size,
+                          mask_resize=inpainter.mask_resize)
         return tf.cast(composite(to_levels(fill), photo, hole), tf.uint8)
 
     return serve

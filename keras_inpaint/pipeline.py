@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 from keras import ops
 
 PAD_MODES = ("reflect", "symmetric")
@@ -55,13 +56,32 @@ def _resize(x, shape, method: str):
     return tf.image.resize(x, shape, method=method)
 
 
-def shrink(images, masks, shape):
-    """Area-downscale images (N, H, W, 3) in [0, 1] and masks (N, H, W, 1) in {0, 1} to ``shape``.
+MASK_RESIZES = ("any", "nearest")
 
-    A small pixel is a hole if any of the full-size pixels it covers is one, so the small hole
-    covers the whole full-size hole once enlarged. Returns float32 (N, h, w, 3) and (N, h, w, 1).
+
+def _nearest_indices(length, size):
+    """torch's (legacy) nearest rows for ``length`` -> ``size``: floor(i * length / size) in float32."""
+    scale = ops.cast(length, "float32") / ops.cast(size, "float32")
+    rows = ops.cast(ops.floor(ops.cast(ops.arange(size), "float32") * scale), "int32")
+    return ops.minimum(rows, ops.cast(length, "int32") - 1)
+
+
+def shrink(images, masks, shape, mask_resize: str = "any"):
+    """Area-resize images (N, H, W, 3) in [0, 1] and resize masks (N, H, W, 1) in {0, 1} to ``shape``.
+
+    ``mask_resize="any"``: a small pixel is a hole if any of the full-size pixels it covers is
+    one, so the small hole covers the whole full-size hole once enlarged. ``"nearest"``: the
+    pixel at floor(i * H / h), torchvision's nearest resize, which MI-GAN's pipeline uses (it can
+    miss thin parts of the hole). (Used to enlarge too, for a generator of fixed input size:
+    each new pixel averages the pixels it overlaps.) Returns float32 (N, h, w, 3) and (N, h, w, 1).
     """
+    if mask_resize not in MASK_RESIZES:
+        raise ValueError(f"unknown mask_resize {mask_resize!r}; choose one of {MASK_RESIZES}.")
     small_images = _resize(ops.cast(images, "float32"), shape, "area")
+    if mask_resize == "nearest":
+        rows = _nearest_indices(ops.shape(masks)[1], shape[0])
+        columns = _nearest_indices(ops.shape(masks)[2], shape[1])
+        return small_images, ops.cast(ops.take(ops.take(masks, rows, axis=1), columns, axis=2) > 0.5, "float32")
     small_masks = _resize(ops.cast(masks, "float32"), shape, "area")
     return small_images, ops.cast(small_masks > 0, "float32")
 
@@ -107,35 +127,45 @@ def masked_input(images, masks):
 
 
 def fill_holes(images, masks, run_generator: Callable, size_multiple: int, working_size: int | None = None,
-               pad_mode: str = "reflect", keep_known: bool = True):
+               pad_mode: str = "reflect", keep_known: bool = True, input_size: int | None = None,
+               mask_resize: str = "any"):
     """The generator's fill for images (N,H,W,3) float32 in [0, 1] and masks (N,H,W,1), 1 = hole.
 
     With ``working_size``, images whose longer side exceeds it are filled at that size
-    (:func:`shrink`) and the fill enlarged back (:func:`enlarge`). Inputs are padded to the
+    (:func:`shrink`) and the fill enlarged back (:func:`enlarge`). A generator that only takes
+    one size (``input_size``: MI-GAN's official layout, R x R) gets every image resized to
+    ``input_size`` x ``input_size``, smaller ones enlarged and the aspect ratio not kept, as
+    MI-GAN's own scripts do; ``working_size`` then plays no part. Inputs are padded to the
     generator's ``size_multiple`` (and at least two cells at the coarsest scale, which the
     generators' reflection padding needs), run through ``run_generator`` (N,h,w,4) ->
     (N,h,w,3) in [-1, 1], and cropped back. ``keep_known`` composites at the size the generator
     ran at, so that an enlarged fill takes its colours at the seam from the (shrunk) photo;
     Poisson blending wants the generator's own colours there instead (``keep_known=False``).
+    ``mask_resize`` is :func:`shrink`'s; with ``"nearest"`` the small hole may miss full-size
+    hole pixels, so nothing is composited at the small size (MI-GAN's pipeline neither does).
     Returns float32 (N, H, W, 3) in about [0, 1] for every pixel: :func:`composite` then keeps
     the caller's known pixels.
     """
     height, width = ops.shape(images)[1], ops.shape(images)[2]
 
-    def at_size(photos, holes, h, w):
+    def at_size(photos, holes, h, w, keep=keep_known):
         padded_photos, _ = pad_to_multiple(photos * 2.0 - 1.0, size_multiple, 2 * size_multiple, pad_mode)
         padded_holes, _ = pad_to_multiple(holes, size_multiple, 2 * size_multiple, pad_mode)
         generated = ops.cast(run_generator(masked_input(padded_photos, padded_holes)), "float32")
         fill = (generated[:, :h, :w, :] + 1.0) / 2.0
-        return composite(fill, ops.cast(photos, "float32"), holes) if keep_known else fill
+        return composite(fill, ops.cast(photos, "float32"), holes) if keep else fill
 
-    if working_size is None:
+    if input_size is not None:
+        small_h, small_w = int(input_size), int(input_size)
+    elif working_size is None:
         return at_size(images, masks, height, width)
-    small_h, small_w = working_shape(height, width, working_size)
+    else:
+        small_h, small_w = working_shape(height, width, working_size)
 
     def shrunk():
-        small_images, small_masks = shrink(images, masks, (small_h, small_w))
-        return enlarge(at_size(small_images, small_masks, small_h, small_w), (height, width))
+        small_images, small_masks = shrink(images, masks, (small_h, small_w), mask_resize)
+        fill = at_size(small_images, small_masks, small_h, small_w, keep_known and mask_resize == "any")
+        return enlarge(fill, (height, width))
 
     def full_size():
         return at_size(images, masks, height, width)
@@ -143,6 +173,18 @@ def fill_holes(images, masks, run_generator: Callable, size_multiple: int, worki
     if _is_static(height, width):
         return full_size() if (small_h, small_w) == (height, width) else shrunk()
     return ops.cond(ops.logical_and(small_h == height, small_w == width), full_size, shrunk)
+
+
+# uint8 level v -> v / 255 in float32, as numpy computes it. A traced graph must not divide by 255
+# itself: TensorFlow's graph optimiser turns x / 255 into x * (1 / 255), one float32 step off for
+# about a third of the levels, which moved a few uint8 outputs by 1 at 2560 x 1600.
+UNIT_LEVELS = np.arange(256, dtype=np.float32) / np.float32(255.0)
+
+
+def from_levels(levels):
+    """uint8 levels (any shape) -> float32 in [0, 1], bit for bit ``levels.astype(float32) / 255``
+    in numpy, eagerly and in a graph (a table lookup, no division)."""
+    return ops.take(UNIT_LEVELS, ops.cast(levels, "int32"), axis=0)
 
 
 def to_levels(fill):

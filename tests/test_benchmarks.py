@@ -44,3 +44,18 @@ def test_results_folder_is_named_after_the_device():
     assert results_folder_name("CPU (x86_64, 2 cores)") == "CPU_2core"
     assert results_folder_name("NVIDIA H100 80GB HBM3") == "NVIDIA_H100_80GB_HBM3"
     assert results_folder_name("CPU (arm64)") == "CPU"
+
+
+def test_quick_hd_strategy_benchmark_writes_json_and_table(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "benchmarks.hd_strategy", "--quick", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.load(open(tmp_path / "hd_strategy.json"))
+    [case] = record["memory"]
+    assert case["strategy"] == "crop" and case["crops"] == 1 and 0.009 < case["hole_ratio"] < 0.011
+    assert case["peak_mb"] >= case["rss_before_mb"] > 0 and case["first_call_s"] > 0 and case["estimate_mb"] > 0
+    assert {r["variant"] for r in record["quality"]} == {"crop m128", "resize"}
+    assert all(r["psnr_hole"] > 10 and 0 < r["ssim_hole"] <= 1 for r in record["quality"])
+    assert not any(os.path.isabs(str(v)) for r in record["quality"] for v in r.values())
+    table = open(tmp_path / "hd_strategy.md").read()
+    assert "| 0.3 | 632x474 | crop |" in table and "| hole1% | resize |" in table

@@ -64,3 +64,26 @@ def test_tflite_with_builtin_ops_only_matches_keras(small_lama, sample_photo, tm
     reference = small_lama.inpaint(image, mask)
     np.testing.assert_array_equal(out[mask == 0], image[mask == 0])
     assert np.abs(out.astype(int) - reference.astype(int)).max() <= 1
+
+
+def test_uint8_to_unit_float_is_the_same_in_a_graph():
+    """The SavedModel reads uint8 through a table: dividing by 255 in a graph is rewritten into a
+    product with 1/255, a float32 step off numpy's quotient for about a third of the levels."""
+    from keras_inpaint.pipeline import from_levels
+
+    levels = np.arange(256, dtype=np.uint8)
+    traced = tf.function(from_levels, input_signature=[tf.TensorSpec((None,), tf.uint8)])
+    np.testing.assert_array_equal(traced(tf.constant(levels)).numpy(), levels.astype(np.float32) / 255.0)
+
+
+def test_saved_model_matches_the_resize_strategy_bit_for_bit_at_a_large_odd_size(sample_photo, tmp_path):
+    """Dividing by 255 inside the graph put 1 pixel of this photo 1 level off (3 at 2560 x 1600)."""
+    from PIL import Image
+
+    model = Inpainter.from_preset("lama_tiny")
+    export_saved_model(model, str(tmp_path / "saved"))
+    loaded = tf.saved_model.load(str(tmp_path / "saved"))
+    image = np.asarray(Image.fromarray(sample_photo).resize((1503, 1001), Image.BICUBIC))
+    _, mask = _photo_and_mask(image, 1001, 1503)
+    served = loaded.serve(tf.constant(image[None]), tf.constant(mask[None, ..., None])).numpy()[0]
+    np.testing.assert_array_equal(served, model.inpaint(image, mask, blend=None, hd_strategy="resize"))

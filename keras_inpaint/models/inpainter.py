@@ -9,12 +9,15 @@ import numpy as np
 from keras import ops
 from keras_hub.models import Task
 
-from keras_inpaint.blending import BLENDS, blend_batch
+from keras_inpaint.blending import BLENDS
 from keras_inpaint.errors import InpaintInputError
-from keras_inpaint.inputs import prepare_batch, restore_output
+from keras_inpaint.hd_strategy import (DEFAULT_CROP_MARGIN, Plan, Settings, activation_bytes_per_pixel,
+                                       check_strategy, inpaint_batch)
+from keras_inpaint.hd_strategy import plan as plan_inference
+from keras_inpaint.inputs import validate_batch
 from keras_inpaint.models.networks import InpaintingGenerator
 from keras_inpaint.models.preset_loading import load_task
-from keras_inpaint.pipeline import PAD_MODES, composite, fill_holes, masked_input
+from keras_inpaint.pipeline import MASK_RESIZES, PAD_MODES, composite, masked_input
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
@@ -33,7 +36,8 @@ class CompositeHole(keras.layers.Layer):
         return composite(ops.cast(generated, "float32"), ops.cast(images, "float32"), masks)
 
 
-def _check_inference_settings(working_size, blend, pad_mode) -> None:
+def _check_inference_settings(working_size, blend, pad_mode, hd_strategy="auto", crop_margin=0,
+                              mask_resize="any") -> None:
     if working_size is not None and (isinstance(working_size, bool) or not isinstance(working_size, numbers.Integral)
                                      or working_size < 1):
         raise InpaintInputError(f"working_size must be a positive number of pixels or None; got {working_size!r}.")
@@ -41,10 +45,14 @@ def _check_inference_settings(working_size, blend, pad_mode) -> None:
         raise InpaintInputError(f"unknown blend {blend!r}; choose one of {BLENDS} or None.")
     if pad_mode not in PAD_MODES:
         raise InpaintInputError(f"unknown pad_mode {pad_mode!r}; choose one of {PAD_MODES}.")
+    check_strategy(hd_strategy, crop_margin)
+    if mask_resize not in MASK_RESIZES:
+        raise InpaintInputError(f"unknown mask_resize {mask_resize!r}; choose one of {MASK_RESIZES}.")
 
 
 # The constructor arguments that are inference settings: what a preset carries besides networks.
-INFERENCE_SETTINGS = ("working_size", "blend", "pad_mode")
+# A preset saved before a setting existed loads with the constructor's default for it.
+INFERENCE_SETTINGS = ("working_size", "blend", "pad_mode", "hd_strategy", "crop_margin", "mask_resize")
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
@@ -61,8 +69,17 @@ class Inpainter(Task):
         blend: :meth:`inpaint`'s default blending (``None`` or ``"poisson"``).
         pad_mode: how :meth:`inpaint` pads images to the generator's size multiple:
             ``"reflect"`` (edge not repeated) or ``"symmetric"`` (edge repeated, LaMa's own
-            prediction code). These three are part of the model's config, so a preset carries
-            the settings it was evaluated with (:data:`INFERENCE_SETTINGS`).
+            prediction code).
+        hd_strategy: :meth:`inpaint`'s default for large photos (:mod:`keras_inpaint.hd_strategy`):
+            ``"auto"``, ``"crop"``, ``"resize"`` or ``"original"``.
+        crop_margin: pixels of context around each hole's box in the ``crop`` strategy
+            (MI-GAN's ``padding``).
+        mask_resize: how the mask is shrunk to the working (or fixed input) size: ``"any"``
+            (a small pixel is a hole if any pixel it covers is) or ``"nearest"`` (torchvision's
+            nearest, MI-GAN's pipeline; :func:`keras_inpaint.pipeline.shrink`).
+
+    These are part of the model's config, so a preset carries the settings it was evaluated
+    with (:data:`INFERENCE_SETTINGS`).
     """
 
     backbone_cls = InpaintingGenerator
@@ -77,12 +94,18 @@ class Inpainter(Task):
         working_size: int | None = None,
         blend: str | None = None,
         pad_mode: str = "reflect",
+        hd_strategy: str = "auto",
+        crop_margin: int = DEFAULT_CROP_MARGIN,
+        mask_resize: str = "any",
         **kwargs,
     ):
         if not isinstance(backbone, InpaintingGenerator):
             raise TypeError(f"backbone must be an InpaintingGenerator; got {type(backbone).__name__}.")
-        _check_inference_settings(working_size, blend, pad_mode)
+        _check_inference_settings(working_size, blend, pad_mode, hd_strategy, crop_margin, mask_resize)
         self.pad_mode = pad_mode
+        self.mask_resize = mask_resize
+        self.hd_strategy = hd_strategy
+        self.crop_margin = int(crop_margin)
         self.working_size = None if working_size is None else int(working_size)
         self.blend = blend
         self.backbone = backbone
@@ -106,7 +129,8 @@ class Inpainter(Task):
 
     def get_config(self):
         return {"backbone": keras.layers.serialize(self.backbone), "name": self.name,
-                "working_size": self.working_size, "blend": self.blend, "pad_mode": self.pad_mode}
+                "working_size": self.working_size, "blend": self.blend, "pad_mode": self.pad_mode,
+                "hd_strategy": self.hd_strategy, "crop_margin": self.crop_margin, "mask_resize": self.mask_resize}
 
     @classmethod
     def from_preset(cls, preset: str, load_weights: bool = True, **kwargs) -> "Inpainter":
@@ -124,6 +148,9 @@ class Inpainter(Task):
         batch_size: int = 8,
         working_size: int | None | str = "auto",
         blend: str | None = "auto",
+        hd_strategy: str | None = None,
+        crop_margin: int | None = None,
+        max_memory_gb: float | None | str = "auto",
     ) -> np.ndarray:
         """Fill the holes of ``images``.
 
@@ -132,36 +159,50 @@ class Inpainter(Task):
                 or tensor; any height and width.
             masks: (H, W), (H, W, 1), (N, H, W) or (N, H, W, 1); 1/True marks the hole;
                 bool, {0, 1} or uint8 {0, 255}.
-            batch_size: images per forward pass.
+            batch_size: images per forward pass (``crop``: one crop per pass).
             working_size: if given, images whose longer side exceeds it are inpainted at that
                 size (area-downscaled; a small pixel is a hole if any pixel it covers is) and
                 the fill is bilinearly enlarged back: a model trained on small crops then sees
                 holes of the size it learned. ``None``: full resolution. ``"auto"`` (default):
-                the model's own setting (``self.working_size``, from its preset).
+                the model's own setting (``self.working_size``, from its preset). A generator
+                that takes one input size only (MI-GAN's official layout) gets that size.
             blend: ``"poisson"`` blends the fill into the photo (:mod:`keras_inpaint.blending`:
                 the fill's gradients, the photo's colours at the hole's edge), removing the seam
                 where the two differ. ``None``: the fill is pasted as generated. ``"auto"``
                 (default): the model's own setting (``self.blend``).
+            hd_strategy: what the working size applies to (:mod:`keras_inpaint.hd_strategy`):
+                ``"crop"`` a box around each hole (memory bounded by the holes, not the photo),
+                ``"resize"`` the whole photo, ``"original"`` nothing (full resolution),
+                ``"auto"`` crop for large photos. ``None`` (default): the model's own setting.
+            crop_margin: context pixels around each hole's box for ``"crop"``; ``None``
+                (default): the model's own setting.
+            max_memory_gb: refuse (``InpaintInputError``, before allocating) a call whose
+                estimated peak memory exceeds this many GB. ``"auto"`` (default): the memory
+                available now (Linux's MemAvailable, capped by a container's limit); ``None``:
+                no check.
 
         Returns:
             numpy array shaped and typed like ``images`` (uint8 stays uint8 in [0, 255],
             float stays float in [0, 1]). Known pixels are returned unchanged, to the bit.
         """
+        batch, settings, hd_strategy = self._inference(images, masks, working_size, blend, hd_strategy, crop_margin)
+        return inpaint_batch(batch, settings, hd_strategy, batch_size, max_memory_gb)
+
+    def plan(self, images, masks, batch_size: int = 8, working_size: int | None | str = "auto",
+             blend: str | None = "auto", hd_strategy: str | None = None, crop_margin: int | None = None) -> Plan:
+        """What :meth:`inpaint` with these arguments would do, without doing it: the strategy
+        (``auto`` resolved), the crop boxes and the estimated peak memory in bytes
+        (:class:`keras_inpaint.hd_strategy.Plan`)."""
+        batch, settings, hd_strategy = self._inference(images, masks, working_size, blend, hd_strategy, crop_margin)
+        return plan_inference(batch, settings, hd_strategy, batch_size)
+
+    def _inference(self, images, masks, working_size, blend, hd_strategy, crop_margin):
         working_size = self.working_size if working_size == "auto" else working_size
         blend = self.blend if blend == "auto" else blend
-        _check_inference_settings(working_size, blend, self.pad_mode)
-        batch = prepare_batch(images, masks)
-        fills = []
-        for start in range(0, batch.images.shape[0], batch_size):
-            chunk_images = batch.images[start : start + batch_size]
-            chunk_masks = batch.masks[start : start + batch_size]
-            if not chunk_masks.any():
-                fills.append(chunk_images)
-                continue
-            fills.append(np.asarray(fill_holes(chunk_images, chunk_masks, self.backbone.predict_on_batch,
-                                               self.backbone.size_multiple, working_size, self.pad_mode,
-                                               keep_known=blend is None)))
-        prediction = np.concatenate(fills, axis=0)
-        if blend is not None:
-            prediction = blend_batch(batch.images, prediction, batch.masks, blend)
-        return restore_output(prediction, batch)
+        hd_strategy = self.hd_strategy if hd_strategy is None else hd_strategy
+        crop_margin = self.crop_margin if crop_margin is None else crop_margin
+        _check_inference_settings(working_size, blend, self.pad_mode, hd_strategy, crop_margin)
+        settings = Settings(self.backbone.predict_on_batch, self.backbone.size_multiple, self.backbone.input_size,
+                            working_size, self.pad_mode, blend, int(crop_margin),
+                            activation_bytes_per_pixel(self.backbone), self.mask_resize)
+        return validate_batch(images, masks), settings, hd_strategy

@@ -22,6 +22,13 @@ class InpaintingGenerator(Backbone):
         super().__init__(*args, **kwargs)
         self.size_multiple = int(size_multiple)
 
+    @property
+    def input_size(self) -> int | None:
+        """The one side S of the S x S inputs a generator was made for, or None (any size).
+
+        ``Inpainter.inpaint`` resizes what it fills to S x S for such a generator."""
+        return None
+
 
 class InpaintingDiscriminator(keras.Model):
     """Base class of every discriminator: a functional ``keras.Model``.

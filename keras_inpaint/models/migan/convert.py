@@ -92,6 +92,9 @@ INFERENCE = {
                       "exp(-((i-2)/2)^2) * exp(-((j-2)/2)^2) normalised to sum 1, then / 255",
         "composite": "crop * m + out * (1 - m), clamp [0, 255], cast to uint8 (truncation), pasted back into the "
                      "full input image",
+        "ours": "a converted preset: hd_strategy='crop', crop_margin=padding (128), mask_resize='nearest'; the box is "
+                "keras_inpaint.crops.context_box(square=True, min_side=resolution) per hole (MI-GAN takes one box "
+                "around all holes); inpaint rounds to uint8 and never changes a known pixel (no blurred blend)",
     },
 }
 

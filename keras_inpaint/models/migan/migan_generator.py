@@ -50,7 +50,8 @@ class MiganGenerator(InpaintingGenerator):
               ``[mask - 0.5, image*mask]`` with mask = 1 - hole (1 = known, first); the FIR taps are
               non-trainable weights; each synthesis conv at r >= 8 adds ``noise_strength`` times a
               stored, non-trainable (r, r) ``noise_const`` (tiled and cropped when the input is not
-              R x R; MI-GAN itself only takes R x R); the RGB output is linear, as MI-GAN's, during
+              R x R; MI-GAN itself only takes R x R, and :attr:`input_size` makes
+              ``Inpainter.inpaint`` resize to R x R); the RGB output is linear, as MI-GAN's, during
               training and clipped to [-1, 1] at inference (both official post-processings clamp).
             - ``"v0"``: the first port, which ``migan_tiny`` was trained with: the 4-channel input
               goes to ``fromrgb`` as it is, the FIR taps are hard-coded, the noise is drawn from a
@@ -102,6 +103,12 @@ class MiganGenerator(InpaintingGenerator):
             outputs = layers.Activation("tanh", dtype="float32", name="output")(rgb)
         super().__init__(inputs=inputs, outputs=outputs, size_multiple=resolution // 4, **kwargs)
         self.resolution, self.channel_base, self.max_channels, self.layout = resolution, channel_base, max_channels, layout
+
+    @property
+    def input_size(self) -> int | None:
+        """``resolution`` for the official layout (MI-GAN's noise maps and upsampling patterns are
+        R x R: the official model takes nothing else); None for ``v0``."""
+        return self.resolution if self.layout == "official" else None
 
     def get_config(self):
         return {**super().get_config(), "resolution": self.resolution, "channel_base": self.channel_base,
