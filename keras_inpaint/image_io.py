@@ -68,8 +68,15 @@ class _Pixels:
     peak: float
 
 
+def _name(path) -> str:
+    """A file's path, or an in-memory file's ``name`` (the server reads uploads from ``BytesIO``)."""
+    if isinstance(path, (str, bytes, os.PathLike)):
+        return os.fsdecode(path)
+    return str(getattr(path, "name", "(in-memory file)"))
+
+
 def _refusal(what: str, path, problem: str) -> InpaintInputError:
-    return InpaintInputError(f"cannot read {what} {os.fspath(path)}: {' '.join(str(problem).split())}")
+    return InpaintInputError(f"cannot read {what} {_name(path)}: {' '.join(str(problem).split())}")
 
 
 def _open(path, what: str) -> Image.Image:
