@@ -34,8 +34,10 @@ LOSS_WEIGHT_FLAGS = source_facts.loss_weights()
 FAMILIES = source_facts.converter_families()
 SERVE_DEFAULTS = source_facts.keyword_defaults("keras_inpaint.serve", "serve")
 
+
 class UserError(Exception):
     """A problem with what the user asked for: reported in one line, exit code 1."""
+
 
 def _save_png(array, path: str, overwrite: bool = True) -> None:
     """Write ``array`` atomically (keras_inpaint.image_io.write_image); float [0, 1] at 16 bits in PNG."""
@@ -46,6 +48,7 @@ def _save_png(array, path: str, overwrite: bool = True) -> None:
     except FileExistsError as e:
         raise UserError(str(e)) from None
 
+
 def _load_mask(path: str, image=None):
     """The hole (bool (H, W), True = hole) of the mask file at ``path``, checked against ``image`` if given."""
     from keras_inpaint.image_io import check_mask_size, read_mask
@@ -54,6 +57,7 @@ def _load_mask(path: str, image=None):
     if image is not None:
         check_mask_size(mask, image, path)
     return mask
+
 
 def _working_size_argument(text: str):
     """``--working-size``: "auto" (the preset's), 0 (full size) or a positive number of pixels."""
@@ -67,6 +71,7 @@ def _working_size_argument(text: str):
         raise argparse.ArgumentTypeError(f"expected auto, 0 or a number of pixels; got {text!r}")
     return value or None
 
+
 def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     """``--working-size``, ``--blend``, ``--hd-strategy`` and ``--max-memory-gb``, shared by ``inpaint``,
     ``evaluate`` and benchmarks/quality.py."""
@@ -79,16 +84,7 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
                         help="large photos: crop a box around each hole (memory bounded by the holes), resize the "
                              "whole photo to the working size, or keep the original size; auto: crop above "
                              "2 megapixels (default: the preset's setting)")
-    def gigabytes(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = -1.0
-        if not value >= 0:
-            raise argparse.ArgumentTypeError(f"expected 0 or a positive number of GB; got {text!r}")
-        return value
-
-    parser.add_argument("--max-memory-gb", type=gigabytes, default=None, metavar="GB",
+    parser.add_argument("--max-memory-gb", type=_non_negative_float, default=None, metavar="GB",
                         help="refuse a photo whose estimated peak memory exceeds this; 0: no check "
                              "(default: the memory available)")
 
@@ -99,6 +95,7 @@ def inference_kwargs(args) -> dict:
     return {"working_size": args.working_size, "blend": None if args.blend == "none" else args.blend,
             "hd_strategy": getattr(args, "hd_strategy", None),
             "max_memory_gb": "auto" if limit is None else (limit or None)}
+
 
 def _inpaint_one(model, path, mask, auto_mask, seed, output, grid_picture, inference=None):
     """Inpaint the image at ``path`` with ``mask`` (a mask file's path, an array, or None for
@@ -120,8 +117,10 @@ def _inpaint_one(model, path, mask, auto_mask, seed, output, grid_picture, infer
     _save_png(before_mask_after(to_uint8(image), mask, to_uint8(result)) if grid_picture else result, output)
     return image.shape, float(mask.mean())
 
+
 def _same_file(a: str, b: str) -> bool:
     return os.path.abspath(a) == os.path.abspath(b) or (os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b))
+
 
 def check_inpaint(args, parser) -> None:
     if args.mask is None and args.auto_mask is None:
@@ -130,6 +129,7 @@ def check_inpaint(args, parser) -> None:
     for name, path in (("IMAGE", source), ("--mask", args.mask)):
         if path is not None and not os.path.isdir(path) and _same_file(args.output, path):
             parser.error(f"-o {args.output} is the {name} file; choose another output path")
+
 
 def _folder_jobs(source: str, args) -> list[tuple[str, str | None, str]]:
     """(image, mask file or None, output) for every image under the folder ``source``."""
@@ -154,6 +154,7 @@ def _folder_jobs(source: str, args) -> list[tuple[str, str | None, str]]:
         jobs.append((path, mask_path, os.path.join(args.output, relative)))
     return jobs
 
+
 def _check_writable_target(output: str) -> None:
     """Refuse an output whose folder cannot be created (a path under a regular file)."""
     parent = os.path.dirname(os.path.abspath(output))
@@ -161,6 +162,7 @@ def _check_writable_target(output: str) -> None:
         parent = os.path.dirname(parent)
     if not os.path.isdir(parent):
         raise UserError(f"cannot write {output}: {parent} is a file, not a folder.")
+
 
 def cmd_inpaint(args) -> None:
     source = args.image or SAMPLE_PHOTO
@@ -219,11 +221,13 @@ def cmd_presets(args) -> None:
         cells = [f"{row[c]:,}" if isinstance(row[c], int) and not isinstance(row[c], bool) else str(row[c]) for c in columns]
         print("| " + " | ".join(cells) + " |")
 
+
 def check_train(args, parser) -> None:
     if args.ema is not None and not 0.0 <= args.ema < 1.0:
         parser.error(f"--ema must be in [0, 1); got {args.ema}")
     if args.image_size < 16:
         parser.error(f"--image-size must be at least 16 pixels; got {args.image_size}")
+
 
 def cmd_train(args) -> None:
     from keras_inpaint import training
@@ -274,16 +278,19 @@ def cmd_evaluate(args) -> None:
         except OSError as e:
             raise UserError(f"cannot write {args.json}: {e.strerror or e}.") from None
 
+
 def cmd_upload(args) -> None:
     from keras_inpaint.hub import upload_preset
 
     say(upload_preset(args.handle, args.preset_dir, private=args.private, token=args.token))
+
 
 def check_export(args, parser) -> None:
     if args.format == "tflite" and not args.size:
         parser.error("--format tflite needs --size HEIGHT WIDTH (TFLite inputs have a fixed size)")
     if args.format == "saved_model" and args.size:
         parser.error("--size is for --format tflite (a SavedModel takes any size)")
+
 
 def cmd_export(args) -> None:
     if os.path.exists(args.output):
@@ -304,6 +311,7 @@ def cmd_export(args) -> None:
         else:
             export_tflite(model, args.output, *args.size)
     say(f"wrote {args.output}")
+
 
 def cmd_convert(args) -> None:
     from keras_inpaint.convert import convert_checkpoint
@@ -332,32 +340,25 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number; got {text!r}")
-    return value
+def _number(convert, low: float, inclusive: bool, expected: str):
+    """An argparse type: ``convert(text)`` (int or float), finite, above ``low`` (or equal to it
+    when ``inclusive``); otherwise a usage error saying what was ``expected``."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or value != value or value == float("inf") or value < low or (value == low and not inclusive):
+            raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}")
+        return value
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}")
-    return value
+    return parse
 
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0; got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0; got {text!r}")
-    return value
+
+_positive_int = _number(int, 0, False, "a positive whole number")
+_positive_float = _number(float, 0.0, False, "a positive number")
+_non_negative_float = _number(float, 0.0, True, "a number >= 0")
+
 
 def _common_options(parser: argparse.ArgumentParser, default=None) -> None:
     """``--verbose`` and ``--debug``, accepted before and after the verb."""
@@ -365,6 +366,7 @@ def _common_options(parser: argparse.ArgumentParser, default=None) -> None:
                         help="show TensorFlow's and CUDA's own log lines")
     parser.add_argument("--debug", action="store_true", default=default,
                         help="show the full traceback of an error")
+
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Appends ``(default: X)`` to an option's help, except where there is nothing to say (an
@@ -375,12 +377,14 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
             return action.help
         return super()._get_help_string(action)
 
+
 def _add_verb(verbs, name: str, help_text: str, func, check=None) -> argparse.ArgumentParser:
     parser = verbs.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
                               formatter_class=_HelpFormatter)
     _common_options(parser, default=argparse.SUPPRESS)  # do not override the values given before the verb
     parser.set_defaults(func=func, check=check, parser=parser)
     return parser
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; building it imports no TensorFlow."""
@@ -487,6 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="MEGAPIXELS", help="largest photo in millions of pixels")
     return parser
 
+
 def _error_line(error: BaseException) -> str:
     from keras_inpaint.errors import CheckpointError, InpaintInputError, PresetError
 
@@ -496,6 +501,7 @@ def _error_line(error: BaseException) -> str:
         return f"{error.filename}: {error.strerror or error}"
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0] if text else ''} (run with --debug for the traceback)"
+
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)

@@ -50,3 +50,19 @@ def stripe_images(count: int, size: int, seed: int = 0) -> np.ndarray:
         colour = rng.uniform(0.3, 1.0, size=3)
         images.append(wave[..., None] * colour)
     return np.stack(images).astype(np.float32)
+
+
+@pytest.fixture
+def unwritable_folder(tmp_path):
+    """A folder nothing may be written into: a read-only one, or (as root, who may write
+    anywhere) a procfs folder; the test skips where neither exists."""
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    os.chmod(readonly, 0o500)
+    parent = str(readonly) if not os.access(readonly, os.W_OK) else "/proc/self"
+    try:
+        if os.access(parent, os.W_OK):
+            pytest.skip("no unwritable folder here")
+        yield parent
+    finally:
+        os.chmod(readonly, 0o700)
