@@ -18,7 +18,6 @@ and refuses, in one line, a photo whose estimate exceeds the limit.
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Callable
 
 import keras

@@ -2,7 +2,6 @@
 the memory guard. Peak memory of the crop path is measured by benchmarks/hd_strategy.py."""
 
 import json
-import os
 import shutil
 
 import numpy as np

@@ -32,7 +32,7 @@ from typing import Any, Mapping
 import keras
 import numpy as np
 
-from keras_inpaint.checkpoints import listed, mismatch_error, read_state_dict, unwrap_state_dict
+from keras_inpaint.checkpoints import mismatch_error, read_state_dict, unwrap_state_dict
 from keras_inpaint.errors import CheckpointError
 from keras_inpaint.models.lama.ffc import split_channels
 from keras_inpaint.models.lama.fourier import SpectralTransform
