@@ -56,45 +56,44 @@ def test_one_training_step_is_the_same_on_tensorflow_and_jax(tmp_path):
     assert scale > 0 and np.abs(updates["jax"] - updates["tensorflow"]).max() <= 1e-5 * scale
 
 
-FAMILY_ROUND_TRIP = """
-    import numpy as np, keras, keras_inpaint as ki
-    gan = ki.InpaintingGAN.from_preset({name!r})
-    size = {size}
-    rng = np.random.default_rng(0)
-    images = rng.uniform(-1, 1, (4, size, size, 3)).astype("float32")
-    masks = np.zeros((4, size, size, 1), "float32"); masks[:, size // 4: size // 2, size // 4: 3 * size // 4] = 1
-    history = gan.fit(images, masks, batch_size=2, epochs=1, verbose=0).history
-    assert all(np.isfinite(v[-1]) for v in history.values()), history
-    gan.save_to_preset({preset!r})
-    photo = rng.uniform(0, 1, (size, size + 8, 3)).astype("float32")
-    mask = np.zeros(photo.shape[:2], "uint8"); mask[8:24, 8:30] = 1
-    np.save({out!r}, ki.Inpainter.from_preset({preset!r}).inpaint(photo, mask, working_size=None, blend=None))
-    print(sorted(history))
-"""
+FAMILIES = {"lama_tiny": 32, "deepfill_v2_tiny": 32, "pconv_tiny": 32, "pix2pix_tiny": 32, "migan_tiny": 128}
 
-LOAD_AND_INPAINT = """
-    import numpy as np, keras_inpaint as ki
-    rng = np.random.default_rng(0)
-    size = {size}
-    rng.uniform(-1, 1, (4, size, size, 3)); photo = rng.uniform(0, 1, (size, size + 8, 3)).astype("float32")
-    mask = np.zeros(photo.shape[:2], "uint8"); mask[8:24, 8:30] = 1
-    np.save({out!r}, ki.Inpainter.from_preset({preset!r}).inpaint(photo, mask, working_size=None, blend=None))
+TRAIN_SAVE_INPAINT = """
+    import os, sys, numpy as np, keras, keras_inpaint as ki
+    folder, train = sys.argv[1], sys.argv[2] == "train"
+    for name, size in {families!r}.items():
+        preset = os.path.join(folder, name)
+        rng = np.random.default_rng(0)
+        images = rng.uniform(-1, 1, (4, size, size, 3)).astype("float32")
+        if train:
+            gan = ki.InpaintingGAN.from_preset(name)
+            masks = np.zeros((4, size, size, 1), "float32"); masks[:, size // 4: size // 2, size // 4: 3 * size // 4] = 1
+            history = gan.fit(images, masks, batch_size=2, epochs=1, verbose=0).history
+            assert {{"g_loss", "d_loss"}} <= set(history) and all(np.isfinite(v[-1]) for v in history.values()), history
+            gan.save_to_preset(preset)
+        photo = rng.uniform(0, 1, (size, size + 8, 3)).astype("float32")
+        mask = np.zeros(photo.shape[:2], "uint8"); mask[8:24, 8:30] = 1
+        fill = ki.Inpainter.from_preset(preset).inpaint(photo, mask, working_size=None, blend=None)
+        np.save(os.path.join(folder, name + "_" + keras.config.backend() + ".npy"), fill)
+        keras.backend.clear_session()
 """
 
 
-@pytest.mark.parametrize("name,size", [("lama_tiny", 32), ("deepfill_v2_tiny", 32), ("pconv_tiny", 32),
-                                       ("pix2pix_tiny", 32), ("migan_tiny", 128)])
-def test_every_family_trains_on_jax_and_its_preset_inpaints_alike_on_tensorflow(tmp_path, name, size):
-    preset = str(tmp_path / "trained_on_jax")
-    metrics = run_on("jax", FAMILY_ROUND_TRIP.format(name=name, size=size, preset=preset, out=str(tmp_path / "jax.npy")))
-    assert "g_loss" in metrics and "d_loss" in metrics
-    run_on("tensorflow", LOAD_AND_INPAINT.format(size=size, preset=preset, out=str(tmp_path / "tf.npy")))
-    on_jax, on_tf = np.load(tmp_path / "jax.npy"), np.load(tmp_path / "tf.npy")
-    # float32 fills in [0, 1], same weights on both backends. migan_tiny (MI-GAN layout "v0") draws
-    # its noise maps from a seeded generator, whose numbers differ between TensorFlow and JAX.
-    assert np.abs(on_jax - on_tf).max() <= (2e-2 if name == "migan_tiny" else 1e-5)
+def test_every_family_trains_on_jax_and_its_preset_inpaints_alike_on_tensorflow(tmp_path):
+    """Each family's GAN fits on JAX and saves a preset; TensorFlow loads it and inpaints the same
+    photo. float32 fills in [0, 1] within 1e-5 (DeepFill v2: 5e-4, its contextual attention's
+    softmax over scaled similarities amplifies float32 rounding, 3.8e-5 to 1.3e-4 measured; migan_tiny:
+    2e-2, its layout-v0 noise comes from the backend's random generator)."""
+    code = TRAIN_SAVE_INPAINT.format(families=FAMILIES)
+    run_on("jax", code.replace("sys.argv[1], sys.argv[2]", f"{str(tmp_path)!r}, 'train'"))
+    run_on("tensorflow", code.replace("sys.argv[1], sys.argv[2]", f"{str(tmp_path)!r}, 'load'"))
+    bounds = {"deepfill_v2_tiny": 5e-4, "migan_tiny": 2e-2}
+    for name in FAMILIES:
+        on_jax, on_tf = np.load(tmp_path / f"{name}_jax.npy"), np.load(tmp_path / f"{name}_tensorflow.npy")
+        assert np.abs(on_jax - on_tf).max() <= bounds.get(name, 1e-5), name
 
 
+@pytest.mark.slow  # 45 s; run with -m slow
 def test_data_parallel_on_two_jax_cpu_devices(tmp_path):
     out = run_on("jax", """
         import jax, keras, numpy as np, keras_inpaint as ki
