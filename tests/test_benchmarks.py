@@ -4,9 +4,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.mark.slow  # 84 s; keeps CI under 30 minutes. Run it (-m slow) before any device run.
 def test_quick_benchmark_writes_consistent_json_lines(tmp_path):
     result = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(tmp_path)],
                             capture_output=True, text=True, timeout=600, cwd=ROOT)

@@ -143,8 +143,8 @@ def bad_requests(photo):
     mask = png(box_mask(photo.shape, 10, 10, 20, 20))
     bomb = np.zeros((1001, 1000), np.uint8)  # over the test server's 1,000,000 pixels; a 4 KB file
     return [
-        ("not an image", (b"%PDF-1.4 not a photo", mask), {}, "image is not an image file"),
-        ("truncated", (png(photo)[:300], mask), {}, "image could not be decoded"),
+        ("not an image", (b"%PDF-1.4 not a photo", mask), {}, "cannot read image upload: not an image file"),
+        ("truncated", (png(photo)[:300], mask), {}, "cannot read image upload: image file is truncated"),
         ("size mismatch", (png(photo), png(np.zeros((10, 10), np.uint8))), {}, "mask is 10x10 but the image is"),
         ("decompression bomb", (png(bomb), png(bomb)), {}, "1,001,000 pixels, over this server's limit"),
         ("unknown preset", (png(photo), mask), {"preset": "lama_tinny"}, "unknown preset 'lama_tinny'"),
