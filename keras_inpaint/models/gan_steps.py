@@ -47,11 +47,6 @@ class TensorFlowSteps:
             output = fn()
         return output, tape
 
-    def _apply(self, optimizer, model, tape, loss):
-        variables = model.trainable_variables
-        scaled = optimizer.scale_loss(loss / self.replicas)
-        optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-
     def minimize(self, optimizer, model, loss_fn: LossFn):
         with self.tf.GradientTape() as tape:
             loss, logs = loss_fn()
