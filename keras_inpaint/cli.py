@@ -17,7 +17,7 @@ import contextlib
 import os
 import sys
 
-from keras_inpaint import interrupts, source_facts
+from keras_inpaint import distribution, interrupts, source_facts  # (standard library and numpy only)
 from keras_inpaint.console import PROGRAM, one_line_warnings, progress, quiet_native_logs, say
 from keras_inpaint.masks import MASK_SETTINGS, MIXED
 
@@ -33,6 +33,8 @@ LR_SCHEDULES = source_facts.constant("keras_inpaint.training", "LR_SCHEDULES")
 LOSS_WEIGHT_FLAGS = source_facts.loss_weights()
 FAMILIES = source_facts.converter_families()
 SERVE_DEFAULTS = source_facts.keyword_defaults("keras_inpaint.serve", "serve")
+STRATEGIES = source_facts.constant("keras_inpaint.distribution", "STRATEGIES")
+DATA_SHARDINGS = source_facts.constant("keras_inpaint.training", "DATA_SHARDINGS")
 
 
 class UserError(Exception):
@@ -227,9 +229,22 @@ def check_train(args, parser) -> None:
         parser.error(f"--ema must be in [0, 1); got {args.ema}")
     if args.image_size < 16:
         parser.error(f"--image-size must be at least 16 pixels; got {args.image_size}")
+    if args.cpu_devices is not None and args.strategy != "mirrored":
+        parser.error("--cpu-devices goes with --strategy mirrored")
+    if args.strategy == "multi-worker":
+        from keras_inpaint.errors import ConfigError
+
+        try:
+            distribution.cluster_task()
+        except ConfigError as e:
+            parser.error(str(e))
 
 
-def cmd_train(args) -> None:
+def cmd_train(args) -> int | None:
+    if args.strategy == "multi-worker" and distribution.HEARTBEAT_FD not in os.environ:
+        # TensorFlow may wait for the cluster inside a call that no thread of this process can
+        # interrupt: train in a child process, watched from here.
+        return distribution.supervise([sys.executable, "-m", "keras_inpaint.cli", *args.argv], args.worker_timeout)
     from keras_inpaint import training
 
     try:
@@ -239,6 +254,8 @@ def cmd_train(args) -> None:
                        ema_momentum=args.ema, resume=args.resume, teacher=args.teacher,
                        jit_compile={"on": True, "off": False}.get(args.jit, "auto"),
                        verbose=0, callbacks=[training.ProgressLine(args.epochs, args.steps_per_epoch)],
+                       strategy=args.strategy, cpu_devices=args.cpu_devices, worker_timeout=args.worker_timeout,
+                       data_sharding=args.data_sharding,
                        **{name: getattr(args, name) for name in LOSS_WEIGHT_FLAGS if getattr(args, name) is not None})
     except FileExistsError as e:
         raise UserError(f"{e} (pass --resume to continue it)") from None
@@ -254,7 +271,8 @@ def cmd_train(args) -> None:
             raise
         raise UserError(f"training diverged ({e}); {args.out} keeps the last finished epoch: "
                         "lower --lr and continue with --resume.") from None
-    say(f"wrote preset {os.path.join(args.out, 'preset')}")
+    rank = distribution.cluster_task().rank if args.strategy == "multi-worker" else 0
+    say(f"wrote preset {os.path.join(args.out, 'preset')}" if rank == 0 else f"worker {rank} finished")
 
 
 def cmd_evaluate(args) -> None:
@@ -437,6 +455,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jit", choices=["auto", "on", "off"], default="auto",
                    help="XLA-compile the train step (auto: Keras's choice, XLA on a GPU and none on a CPU, where it is slower)")
     p.add_argument("--teacher", metavar="PRESET", help="a trained preset to distil from (with --distillation-weight)")
+    p.add_argument("--strategy", choices=STRATEGIES, default=TRAIN_DEFAULTS["strategy"],
+                   help="default: one device; mirrored: every local GPU; multi-worker: the processes of TF_CONFIG "
+                        "(start one per worker with the same arguments); --batch-size is per replica")
+    p.add_argument("--cpu-devices", type=_positive_int, metavar="N",
+                   help="with --strategy mirrored on a machine without a GPU: split the CPU into N replicas")
+    p.add_argument("--worker-timeout", type=_positive_float, default=TRAIN_DEFAULTS["worker_timeout"], metavar="S",
+                   help="multi-worker: give up (one line, exit 1) after S seconds without progress "
+                        "(the cluster does not form, a worker hangs)")
+    p.add_argument("--data-sharding", choices=DATA_SHARDINGS, default=TRAIN_DEFAULTS["data_sharding"],
+                   help="by-file: every worker sees the same DATA_DIR and reads every Nth file; "
+                        "per-worker: each worker's DATA_DIR holds its own share")
     losses = p.add_argument_group("loss weights (default: the preset's recipe)")
     for name, help_text in LOSS_WEIGHT_FLAGS.items():
         losses.add_argument("--" + name.replace("_", "-"), type=_non_negative_float, metavar="W", help=help_text)
@@ -493,9 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _error_line(error: BaseException) -> str:
-    from keras_inpaint.errors import CheckpointError, InpaintInputError, PresetError
+    from keras_inpaint.errors import CheckpointError, ClusterError, InpaintInputError, PresetError
 
-    if isinstance(error, (UserError, PresetError, InpaintInputError, CheckpointError)):
+    if isinstance(error, (UserError, PresetError, InpaintInputError, CheckpointError, ClusterError)):
         return str(error)
     if isinstance(error, OSError) and error.filename:
         return f"{error.filename}: {error.strerror or error}"
@@ -505,12 +534,13 @@ def _error_line(error: BaseException) -> str:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if args.check is not None:
         args.check(args, args.parser)
     try:
         with one_line_warnings(), (contextlib.nullcontext() if args.verbose else quiet_native_logs()), \
                 interrupts.handled():
-            args.func(args)
+            code = args.func(args)
     except interrupts.INTERRUPTIONS as e:
         # One line, no traceback; the verb may have noted what it keeps (``add_note``).
         what = "terminated" if isinstance(e, interrupts.Terminated) else "interrupted"
@@ -521,7 +551,7 @@ def main(argv=None) -> int:
             raise
         print(f"{PROGRAM}: error: {_error_line(e)}", file=sys.stderr)
         return 1
-    return 0
+    return code or 0
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -74,6 +74,7 @@ def inpainting_dataset(
     shuffle: bool = True,
     repeat: bool = False,
     drop_remainder: bool = True,
+    shard: tuple[int, int] = (1, 0),
 ) -> tf.data.Dataset:
     """Batches of ``(images, masks)`` for ``InpaintingGAN.fit`` from a folder of photos.
 
@@ -93,13 +94,24 @@ def inpainting_dataset(
         shuffle: shuffle the files each epoch.
         repeat: repeat forever (then pass ``steps_per_epoch`` to ``fit``).
         drop_remainder: drop a last incomplete batch (fixed shapes suit XLA).
+        shard: ``(count, index)``: read only the files ``index, index + count, ...`` of the
+            sorted list (one input pipeline of several, e.g. one per worker), with its own
+            crops and masks. The files are split, not the examples, so no worker reads a photo
+            another one reads; ``tf.data``'s auto-sharding is off.
 
     Returns:
         ``tf.data.Dataset`` of (images float32 (B, S, S, 3) in [-1, 1],
         masks float32 (B, S, S, 1) with 1 in the hole), prefetched.
     """
     paths = list_images(directory)
-    seed = int(np.random.default_rng().integers(2**31)) if seed is None else int(seed)
+    count, index = shard
+    if not 0 <= index < count:
+        raise ValueError(f"shard must be (count, index) with 0 <= index < count; got {shard}.")
+    if len(paths) < count:
+        raise DataError(f"{directory!r} holds {len(paths)} image(s): too few to give each of {count} input "
+                        "pipelines (workers) at least one.")
+    paths = paths[index::count]
+    seed = int(np.random.default_rng().integers(2**31)) if seed is None else int(seed) + index
     files = tf.data.Dataset.from_tensor_slices(paths)
     if shuffle:
         files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
@@ -127,7 +139,9 @@ def inpainting_dataset(
     dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     dataset = dataset.filter(lambda image, ok, s: ok)
     dataset = dataset.map(make_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 def load_images(paths: Sequence[str]) -> list[np.ndarray]:

@@ -28,3 +28,7 @@ class DataError(ValueError):
 
 class ConfigError(ValueError):
     """A setting is out of range (``epochs=0``, a batch of no images, ...)."""
+
+
+class ClusterError(RuntimeError):
+    """A worker of a multi-worker training run stopped or cannot be reached (the run keeps its last finished epoch)."""

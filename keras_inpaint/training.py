@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
+import re
 import shutil
 import time
 import traceback
-from typing import Callable
+from typing import Any, Callable
 
 import keras
 import numpy as np
 
 from keras_inpaint import interrupts
 from keras_inpaint.console import progress, say
+from keras_inpaint.distribution import (Watchdog, average_over_replicas, cluster_minimum, make_strategy,
+                                       replica_count, worker_rank)
 from keras_inpaint.data import UNREADABLE_ERRORS, center_crop, inpainting_dataset, list_images
-from keras_inpaint.errors import ConfigError, DataError
+from keras_inpaint.errors import ClusterError, ConfigError, DataError
 from keras_inpaint.image_io import read_image_uint8, write_image
 from keras_inpaint.masks import random_masks
 from keras_inpaint.models.inpainter import Inpainter
@@ -75,7 +79,12 @@ class RunBackup(keras.callbacks.Callback):
     epoch, and a half-written file is never named. A newest file that cannot be read anyway (a disk
     that lost data) falls back to the one before it. Other ``epoch_*`` files are removed.
 
-    With ``log_path``, the epoch's metrics are appended there (one JSON line) in the same
+    With ``agree`` (several workers, each with its own ``backup_dir``), ``agree(newest committed
+    epoch or 0)`` returns the epoch every worker restores (the smallest: a worker killed between
+    the others' commits and its own is one epoch behind, and each keeps the epoch before its
+    newest).
+
+    With ``log_path``, the epoch's metrics (and ``facts``) are appended there (one JSON line) in the same
     uninterruptible step as the commit: one line per committed epoch, none for an epoch that a
     resume runs again.
 
@@ -88,9 +97,10 @@ class RunBackup(keras.callbacks.Callback):
     STATE = "checkpoint.json"
     STAGING = "partial.weights.h5"
 
-    def __init__(self, backup_dir: str, log_path: str | None = None):
+    def __init__(self, backup_dir: str, log_path: str | None = None,
+                 agree: Callable[[int], int] | None = None, facts: dict | None = None):
         super().__init__()
-        self.backup_dir, self.log_path = backup_dir, log_path
+        self.backup_dir, self.log_path, self.agree, self.facts = backup_dir, log_path, agree, facts or {}
         self._committed = None
         self._start = time.time()
 
@@ -114,8 +124,13 @@ class RunBackup(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
-        first_error = None
-        for checkpoint in self.checkpoints():
+        first_error, checkpoints = None, self.checkpoints()
+        if self.agree is not None:
+            epoch = self.agree(checkpoints[0]["epoch"] if checkpoints else 0)
+            checkpoints = [c for c in checkpoints if c["epoch"] == epoch]
+            if epoch and not checkpoints:
+                raise ConfigError(f"{self.backup_dir} lacks epoch {epoch}, the last epoch every worker finished.")
+        for checkpoint in checkpoints:
             try:
                 self.model.load_weights(self._path(checkpoint["weights"]))
             except (OSError, ValueError, KeyError) as e:  # missing, truncated or damaged
@@ -123,9 +138,23 @@ class RunBackup(keras.callbacks.Callback):
                 continue
             self.model._initial_epoch = checkpoint["epoch"]
             self._committed = checkpoint
+            self._forget_log_after(checkpoint["epoch"])
             return
         if first_error is not None:
             raise first_error
+
+    def _forget_log_after(self, epoch: int) -> None:
+        """Drop the log lines of epochs after ``epoch`` (restored from an older checkpoint than
+        the newest, they will be run again), replacing the file in one rename."""
+        if not self.log_path or not os.path.exists(self.log_path):
+            return
+        with open(self.log_path, encoding="utf-8") as f:
+            lines = f.readlines()
+        kept = [line for line in lines if line.strip() and json.loads(line).get("epoch", 0) <= epoch]
+        if len(kept) != len(lines):
+            with open(f"{self.log_path}.partial", "w", encoding="utf-8") as f:
+                f.writelines(kept)
+            os.replace(f"{self.log_path}.partial", self.log_path)
 
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.backup_dir, exist_ok=True)
@@ -138,7 +167,7 @@ class RunBackup(keras.callbacks.Callback):
                 json.dump({**checkpoint, "previous": self._committed}, f)
                 f.flush()
                 os.fsync(f.fileno())
-            record = {"epoch": epoch + 1, "seconds": round(time.time() - self._start, 1),
+            record = {"epoch": epoch + 1, "seconds": round(time.time() - self._start, 1), **self.facts,
                       **{k: float(v) for k, v in (logs or {}).items()}}
             with interrupts.deferred():
                 os.replace(staging, self._path(checkpoint["weights"]))
@@ -280,6 +309,7 @@ def sample_photos(data_dir: str, size: int, count: int = 4) -> np.ndarray:
 
 
 LR_SCHEDULES = ("constant", "cosine")
+DATA_SHARDINGS = ("by-file", "per-worker")
 
 
 def learning_rate_schedule(rate: float, schedule: str, total_steps: int):
@@ -309,6 +339,10 @@ def train(
     callbacks: list | None = None,
     resume: bool = True,
     verbose: int | str = "auto",
+    strategy: Any = "default",
+    cpu_devices: int | None = None,
+    worker_timeout: float = 600.0,
+    data_sharding: str = "by-file",
     **gan_kwargs,
 ) -> InpaintingGAN:
     """Adversarially train ``preset`` on the photos under ``data_dir``; resumable.
@@ -343,6 +377,27 @@ def train(
 
     ``verbose`` is Keras's: ``"auto"``/1 a progress bar per epoch, 2 one line per epoch (for logs).
 
+    ``strategy`` (a name of :data:`keras_inpaint.distribution.STRATEGIES` or a
+    ``tf.distribute.Strategy``) says where the run trains: ``"default"`` one device,
+    ``"mirrored"`` every local GPU (or ``cpu_devices`` CPU devices), ``"multi-worker"``
+    ``MultiWorkerMirroredStrategy`` over the processes of ``TF_CONFIG`` (run the same call in
+    each, with the same arguments). ``batch_size`` is per replica: the global batch is
+    ``batch_size x replicas``, ``steps_per_epoch`` counts global batches, and the learning rates
+    are used as given (scale them yourself: the linear rule multiplies them by the replicas).
+    With ``data_sharding="by-file"`` every input pipeline (one per worker) reads its share of
+    the sorted files of ``data_dir``: the same folder on every machine (a shared file system or
+    identical copies; :func:`~keras_inpaint.data.inpainting_dataset`'s ``shard``); with
+    ``"per-worker"`` each worker's ``data_dir`` already holds its own share, read whole. Each
+    worker draws its own crops and masks (``seed`` + its index).
+    Only the chief (rank 0) writes ``out_dir``'s preset, samples, TensorBoard logs and
+    ``log.jsonl``; worker ``k`` commits its checkpoints under ``out_dir/workers/worker_k/backup``
+    (its own copy: no shared file system is needed), and a resume restores the last epoch that
+    every worker committed. A multi-worker process that makes no progress for
+    ``worker_timeout`` seconds (the cluster never formed, a worker died) ends with one line and
+    exit status 1 (:class:`~keras_inpaint.distribution.Watchdog`; in-process it cannot end a
+    wait that holds the interpreter, such as TensorFlow's for a worker that never starts:
+    ``keras-inpaint train`` watches from a separate process); rerunning every worker resumes.
+
     With ``resume=False`` a run directory that already holds a checkpoint is refused
     (``FileExistsError``) rather than continued.
 
@@ -358,6 +413,8 @@ def train(
         if value < 1:
             raise ConfigError(f"{name} must be at least 1; got {value}.")
     learning_rate_schedule(1.0, lr_schedule, 1)  # an unknown schedule is refused before any work
+    if data_sharding not in DATA_SHARDINGS:
+        raise ConfigError(f"unknown data_sharding {data_sharding!r}; choose one of {DATA_SHARDINGS}.")
     backup_dir = os.path.join(out_dir, "backup")
     if not resume and os.path.isdir(backup_dir) and os.listdir(backup_dir):
         raise FileExistsError(
@@ -367,35 +424,56 @@ def train(
     # The photos before the model (building it takes seconds): an empty or unreadable folder is
     # refused at once, and nothing is written to out_dir.
     samples = sample_photos(data_dir, image_size)
+    # The watchdog is armed before a multi-worker strategy is made: TensorFlow waits for the
+    # cluster without a time limit.
+    watchdog = Watchdog(worker_timeout).start("waiting for the other workers to join") \
+        if isinstance(strategy, str) and strategy == "multi-worker" else None
+    if isinstance(strategy, str):
+        strategy = make_strategy(strategy, cpu_devices)
+    rank, workers = worker_rank(strategy)
+    if workers > 1 and watchdog is None:
+        watchdog = Watchdog(worker_timeout).start("waiting for the other workers")
+    replicas = replica_count(strategy)
     keras.utils.set_random_seed(seed)
-    if teacher is not None:
-        gan_kwargs["teacher"] = Inpainter.from_preset(teacher).backbone
-    model = InpaintingGAN.from_preset(preset, seed=seed, **gan_kwargs)
-    def optimizer(config: dict, rate: float | None):
-        """The preset's optimizer (class and settings) at ``rate`` (or its own) on ``lr_schedule``."""
-        base = keras.optimizers.deserialize(config)
-        rate = float(base.learning_rate) if rate is None else rate
-        schedule = learning_rate_schedule(rate, lr_schedule, epochs * steps_per_epoch)
-        return type(base).from_config({**base.get_config(), "learning_rate": schedule})
+    with (strategy.scope() if strategy is not None else contextlib.nullcontext()):
+        model = _build_and_compile(preset, seed, teacher, gan_kwargs, g_learning_rate, d_learning_rate,
+                                   lr_schedule, epochs * steps_per_epoch, jit_compile)
 
-    model.compile(g_optimizer=optimizer(model.g_optimizer_config, g_learning_rate),
-                  d_optimizer=optimizer(model.d_optimizer_config, d_learning_rate), jit_compile=jit_compile)
-    dataset = inpainting_dataset(data_dir, image_size=image_size, batch_size=batch_size, masks=masks,
-                                 seed=seed, repeat=True)
-    os.makedirs(out_dir, exist_ok=True)
-    all_callbacks = [
-        # Restores the last committed epoch (or the one before it, should the newest not be
-        # readable) and commits every finished epoch atomically, with its line of log.jsonl.
-        RunBackup(backup_dir, os.path.join(out_dir, "log.jsonl")),
-        # raise_error: stop inside the epoch, before the checkpoint and the preset snapshot
-        # of that epoch, so that NaN weights never replace the last good ones.
-        keras.callbacks.TerminateOnNaN(raise_error=True),
-        PresetSnapshot(os.path.join(out_dir, "preset")),
-        keras.callbacks.TensorBoard(os.path.join(out_dir, "tensorboard"), write_graph=False),
-        SampleGrid(samples, os.path.join(out_dir, "samples"), os.path.join(out_dir, "tensorboard")),
-        CheckInterruptions(),
-        *(callbacks or []),
-    ]
+    def dataset_fn(context=None):
+        pipelines, index = (context.num_input_pipelines, context.input_pipeline_id) if context else (1, 0)
+        if data_sharding == "per-worker":
+            return inpainting_dataset(data_dir, image_size=image_size, batch_size=batch_size, masks=masks,
+                                      seed=seed + index, repeat=True)
+        return inpainting_dataset(data_dir, image_size=image_size, batch_size=batch_size, masks=masks,
+                                  seed=seed, repeat=True, shard=(pipelines, index))
+
+    dataset = dataset_fn() if replicas == 1 \
+        else strategy.distribute_datasets_from_function(dataset_fn)
+    # First at every epoch's end: the replicas' statistics agree before any of them is saved.
+    all_callbacks = [AverageReplicaStatistics(strategy)] if replicas > 1 else []
+    if rank == 0:
+        os.makedirs(out_dir, exist_ok=True)
+        all_callbacks += [
+            # Restores the last committed epoch (or the one before it, should the newest not be
+            # readable) and commits every finished epoch atomically, with its line of log.jsonl.
+            RunBackup(backup_dir, os.path.join(out_dir, "log.jsonl"),
+                      agree=(lambda epoch: cluster_minimum(strategy, epoch)) if workers > 1 else None,
+                      facts={"workers": workers, "replicas": replicas, "global_batch": batch_size * replicas}),
+            # raise_error: stop inside the epoch, before the checkpoint and the preset snapshot
+            # of that epoch, so that NaN weights never replace the last good ones.
+            keras.callbacks.TerminateOnNaN(raise_error=True),
+            PresetSnapshot(os.path.join(out_dir, "preset")),
+            keras.callbacks.TensorBoard(os.path.join(out_dir, "tensorboard"), write_graph=False),
+            SampleGrid(samples, os.path.join(out_dir, "samples"), os.path.join(out_dir, "tensorboard")),
+        ]
+    else:  # a worker writes its own checkpoints, and nothing else
+        all_callbacks += [
+            RunBackup(os.path.join(out_dir, "workers", f"worker_{rank}", "backup"),
+                      agree=lambda epoch: cluster_minimum(strategy, epoch)),
+            keras.callbacks.TerminateOnNaN(raise_error=True),
+        ]
+    all_callbacks += [CheckInterruptions(), *([KickWatchdog(watchdog)] if watchdog else []),
+                      *(callbacks or [] if rank == 0 else [])]
     interrupts.check()
     try:
         # shuffle=False: the tf.data pipeline shuffles; Keras would only warn that it ignores its own.
@@ -403,8 +481,84 @@ def train(
                   shuffle=False)
     except BaseException as e:
         _release_input_pipeline(e)
+        if workers > 1 and _is_collective_failure(e):
+            raise ClusterError(f"{_failed_workers(e)} during training; every worker keeps its last finished epoch: "
+                               "start all of them again with the same command to resume.") from None
         raise
+    finally:
+        if watchdog:
+            watchdog.stop()
     return model
+
+
+def _is_collective_failure(error: BaseException) -> bool:
+    """Whether ``error`` is TensorFlow aborting a collective (a peer died or left)."""
+    import tensorflow as tf
+
+    return isinstance(error, (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError,
+                              tf.errors.CancelledError)) \
+        or (isinstance(error, tf.errors.OpError) and "Collective ops is aborted" in str(error))
+
+
+def _failed_workers(error: BaseException) -> str:
+    """'worker 1 stopped' (from the tasks TensorFlow names in ``error``), or a general phrase."""
+    tasks = sorted(set(re.findall(r"/job:(\w+)/replica:\d+/task:(\d+)", str(error).split("unhealthy", 1)[-1])))
+    named = ", ".join(f"{job} {index}" for job, index in tasks) if "unhealthy" in str(error) else ""
+    return f"{named} stopped" if named else "a worker stopped or cannot be reached"
+
+
+def _build_and_compile(preset, seed, teacher, gan_kwargs, g_learning_rate, d_learning_rate, lr_schedule,
+                       total_steps, jit_compile) -> InpaintingGAN:
+    """``InpaintingGAN.from_preset(preset)`` compiled with the preset's optimizers at the rates and
+    on the schedule asked for (in the caller's distribution scope)."""
+    if teacher is not None:
+        gan_kwargs["teacher"] = Inpainter.from_preset(teacher).backbone
+    model = InpaintingGAN.from_preset(preset, seed=seed, **gan_kwargs)
+
+    def optimizer(config: dict, rate: float | None):
+        """The preset's optimizer (class and settings) at ``rate`` (or its own) on ``lr_schedule``."""
+        base = keras.optimizers.deserialize(config)
+        settings = base.get_config()  # (a float learning rate, also under a distribution scope)
+        rate = float(settings["learning_rate"]) if rate is None else rate
+        schedule = learning_rate_schedule(rate, lr_schedule, total_steps)
+        return type(base).from_config({**settings, "learning_rate": schedule})
+
+    model.compile(g_optimizer=optimizer(model.g_optimizer_config, g_learning_rate),
+                  d_optimizer=optimizer(model.d_optimizer_config, d_learning_rate), jit_compile=jit_compile)
+    return model
+
+
+class AverageReplicaStatistics(keras.callbacks.Callback):
+    """After every epoch, before anything is saved, every replica's BatchNormalization statistics
+    become their mean over the replicas (:func:`~keras_inpaint.distribution.average_over_replicas`),
+    so that all workers hold the same weights. Every worker runs it (it is an all-reduce)."""
+
+    def __init__(self, strategy):
+        super().__init__()
+        self.strategy = strategy
+
+    def on_epoch_end(self, epoch, logs=None):
+        average_over_replicas(self.strategy, self.model.non_trainable_variables)
+
+
+class KickWatchdog(keras.callbacks.Callback):
+    """Tell a :class:`~keras_inpaint.distribution.Watchdog` that training progresses."""
+
+    def __init__(self, watchdog: Watchdog):
+        super().__init__()
+        self.watchdog = watchdog
+
+    def on_train_begin(self, logs=None):
+        self.watchdog.kick("waiting for the first step of every worker")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.watchdog.kick("in a training step (an all-reduce waits for every worker)")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.watchdog.kick("at the end of an epoch")
+
+    def on_train_end(self, logs=None):
+        self.watchdog.disarm()
 
 
 def _check_writable(out_dir: str) -> None:

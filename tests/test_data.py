@@ -71,3 +71,22 @@ def test_empty_and_missing_folders_raise(tmp_path):
         inpainting_dataset(str(tmp_path / "empty"))
     with pytest.raises(FileNotFoundError, match="does not exist"):
         inpainting_dataset(str(tmp_path / "missing"))
+
+
+def test_shards_split_the_files_between_input_pipelines(tmp_path):
+    from keras_inpaint.errors import DataError
+
+    for i, level in enumerate((0, 60, 120, 180)):  # one flat grey per file, in sorted order
+        Image.fromarray(np.full((40, 40, 3), level, np.uint8)).save(tmp_path / f"f{i}.png")
+    seen = []
+    for index in (0, 1):
+        dataset = inpainting_dataset(str(tmp_path), image_size=16, batch_size=2, masks="thin", seed=0,
+                                     shard=(2, index))
+        levels = {int(round((float(np.asarray(images)[j].mean()) + 1) * 127.5))
+                  for images, _ in dataset for j in range(2)}
+        seen.append(levels)
+    assert seen == [{0, 120}, {60, 180}]  # files 0, 2 and files 1, 3: disjoint, together all
+    with pytest.raises(DataError, match="too few"):
+        inpainting_dataset(str(tmp_path), shard=(5, 0))
+    with pytest.raises(ValueError, match="0 <= index < count"):
+        inpainting_dataset(str(tmp_path), shard=(2, 2))

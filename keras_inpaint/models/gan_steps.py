@@ -39,7 +39,18 @@ class TensorFlowSteps:
         import tensorflow as tf
 
         self.tf = tf
-        self.replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        strategy = tf.distribute.get_strategy()
+        self.replicas = strategy.num_replicas_in_sync
+        self.multi_worker = is_multi_worker(strategy)
+
+    def logs(self, logs: dict) -> dict:
+        """``logs`` as Keras's ``fit`` can reduce them across replicas.
+
+        Under ``MultiWorkerMirroredStrategy`` Keras (3.x, keras-team/keras#20585) averages every
+        logged value over its axis 0, which a scalar lacks: each becomes a vector of one element,
+        and the logged value is the mean over the workers.
+        """
+        return {k: ops.reshape(v, (1,)) for k, v in logs.items()} if self.multi_worker else logs
 
     def forward(self, model, fn: Callable[[], Any]):
         tape = self.tf.GradientTape()
@@ -69,6 +80,25 @@ class TensorFlowSteps:
             y = fn(x)
             total = ops.sum(y)
         return y, tape.gradient(total, x)
+
+
+def is_multi_worker(strategy) -> bool:
+    """Whether ``strategy`` is a ``tf.distribute.MultiWorkerMirroredStrategy`` across processes."""
+    import tensorflow as tf
+
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) \
+        and strategy.extended._in_multi_worker_mode()
+
+
+def mean_over_replicas(strategy, batch):
+    """Each distributed tensor of ``batch`` (a nest) averaged over the replicas, the other
+    leaves as they are: Keras's example batch for building a model under ``strategy``, which
+    ``MultiWorkerMirroredStrategy.reduce`` only takes one tensor at a time."""
+    import tensorflow as tf
+
+    return keras.tree.map_structure(
+        lambda v: strategy.reduce("MEAN", v, axis=None) if isinstance(v, tf.distribute.DistributedValues) else v,
+        batch)
 
 
 class JaxSteps:

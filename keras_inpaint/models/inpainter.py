@@ -15,6 +15,7 @@ from keras_inpaint.hd_strategy import (DEFAULT_CROP_MARGIN, Plan, Settings, acti
                                        check_strategy, inpaint_batch)
 from keras_inpaint.hd_strategy import plan as plan_inference
 from keras_inpaint.inputs import validate_batch
+from keras_inpaint.models.gan_steps import is_multi_worker
 from keras_inpaint.models.networks import InpaintingGenerator
 from keras_inpaint.models.preset_loading import load_task
 from keras_inpaint.pipeline import MASK_RESIZES, PAD_MODES, composite, masked_input
@@ -196,13 +197,23 @@ class Inpainter(Task):
         batch, settings, hd_strategy = self._inference(images, masks, working_size, blend, hd_strategy, crop_margin)
         return plan_inference(batch, settings, hd_strategy, batch_size)
 
+    def _generator_function(self):
+        """``backbone.predict_on_batch``, or, for a model built under
+        ``tf.distribute.MultiWorkerMirroredStrategy``, a call of the generator on this process's
+        copy of the weights: ``predict`` there gathers every worker's results, so one worker
+        inpainting alone (the chief's sample pictures) would wait for the others forever."""
+        strategy = getattr(self.backbone, "_distribute_strategy", None)
+        if keras.config.backend() != "tensorflow" or strategy is None or not is_multi_worker(strategy):
+            return self.backbone.predict_on_batch
+        return lambda x: ops.convert_to_numpy(self.backbone(x, training=False))
+
     def _inference(self, images, masks, working_size, blend, hd_strategy, crop_margin):
         working_size = self.working_size if working_size == "auto" else working_size
         blend = self.blend if blend == "auto" else blend
         hd_strategy = self.hd_strategy if hd_strategy is None else hd_strategy
         crop_margin = self.crop_margin if crop_margin is None else crop_margin
         _check_inference_settings(working_size, blend, self.pad_mode, hd_strategy, crop_margin)
-        settings = Settings(self.backbone.predict_on_batch, self.backbone.size_multiple, self.backbone.input_size,
+        settings = Settings(self._generator_function(), self.backbone.size_multiple, self.backbone.input_size,
                             working_size, self.pad_mode, blend, int(crop_margin),
                             activation_bytes_per_pixel(self.backbone), self.mask_resize)
         return validate_batch(images, masks), settings, hd_strategy

@@ -18,7 +18,8 @@ import keras
 from keras import ops
 
 from keras_inpaint import losses
-from keras_inpaint.models.gan_steps import JaxSteps, PairedOptimizer, TensorFlowSteps
+from keras_inpaint.models.gan_steps import (JaxSteps, PairedOptimizer, TensorFlowSteps, is_multi_worker,
+                                            mean_over_replicas)
 from keras_inpaint.models.inpainter import Inpainter
 from keras_inpaint.models.networks import InpaintingGenerator
 from keras_inpaint.pipeline import masked_input
@@ -439,13 +440,35 @@ class InpaintingGAN(Inpainter):
         if keras.config.backend() == "jax":
             state, data = args
             return self._stateless(state, lambda steps: self._adversarial_step(data, steps), training=True)
-        return self._adversarial_step(args[0], TensorFlowSteps())
+        steps = TensorFlowSteps()
+        return steps.logs(self._adversarial_step(args[0], steps))
 
     def test_step(self, *args):
         if keras.config.backend() == "jax":
             state, data = args
             return self._stateless(state, lambda steps: self._evaluation_step(data, steps), training=False)
-        return self._evaluation_step(args[0], TensorFlowSteps())
+        steps = TensorFlowSteps()
+        return steps.logs(self._evaluation_step(args[0], steps))
+
+    def fit(self, x=None, *args, **kwargs):
+        """``keras.Model.fit``. A ``tf.distribute`` dataset (``strategy.distribute_datasets_from_function``)
+        goes to Keras as it is: keras_hub's ``Task.fit`` would try to slice it into a new dataset,
+        for a preprocessor that this model does not have."""
+        if type(x).__name__.startswith("DistributedDataset"):
+            return keras.Model.fit(self, x, *args, **kwargs)
+        return super().fit(x, *args, **kwargs)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Keras's TensorFlow trainer, which under ``MultiWorkerMirroredStrategy`` (Keras 3.x,
+        keras-team/keras#20585) fails to average a first batch of several tensors: here each
+        tensor is averaged on its own."""
+        strategy = getattr(self, "_distribute_strategy", None)
+        if iterator is None or strategy is None or not is_multi_worker(strategy):
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        for _, _, batches in iterator:
+            data_batch = mean_over_replicas(strategy, next(batches))
+            break
+        return super()._maybe_symbolic_build(data_batch=data_batch)
 
     # ------------------------------------------------------------ serialization
     def get_config(self):
