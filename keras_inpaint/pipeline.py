@@ -56,13 +56,17 @@ def _resize(x, shape, method: str):
     return tf.image.resize(x, shape, method=method)
 
 
-MASK_RESIZES = ("any", "nearest")
+MASK_RESIZES = ("any", "nearest", "nearest_exact")
 
 
-def _nearest_indices(length, size):
-    """torch's (legacy) nearest rows for ``length`` -> ``size``: floor(i * length / size) in float32."""
+def _nearest_indices(length, size, offset: float = 0.0):
+    """Nearest rows for ``length`` -> ``size``: floor((i + offset) * length / size) in float32.
+
+    ``offset=0``: torch's legacy ``nearest``; ``0.5``: the pixel whose span holds the new
+    pixel's centre (torch's ``nearest-exact``, PIL's ``NEAREST``).
+    """
     scale = ops.cast(length, "float32") / ops.cast(size, "float32")
-    rows = ops.cast(ops.floor(ops.cast(ops.arange(size), "float32") * scale), "int32")
+    rows = ops.cast(ops.floor((ops.cast(ops.arange(size), "float32") + offset) * scale), "int32")
     return ops.minimum(rows, ops.cast(length, "int32") - 1)
 
 
@@ -72,15 +76,17 @@ def shrink(images, masks, shape, mask_resize: str = "any"):
     ``mask_resize="any"``: a small pixel is a hole if any of the full-size pixels it covers is
     one, so the small hole covers the whole full-size hole once enlarged. ``"nearest"``: the
     pixel at floor(i * H / h), torchvision's nearest resize, which MI-GAN's pipeline uses (it can
-    miss thin parts of the hole). (Used to enlarge too, for a generator of fixed input size:
-    each new pixel averages the pixels it overlaps.) Returns float32 (N, h, w, 3) and (N, h, w, 1).
+    miss thin parts of the hole). ``"nearest_exact"``: the pixel at floor((i + 0.5) * H / h),
+    PIL's nearest resize, which MI-GAN's demo uses. (Used to enlarge too, for a generator of
+    fixed input size: each new pixel averages the pixels it overlaps.) Returns float32 (N, h, w, 3) and (N, h, w, 1).
     """
     if mask_resize not in MASK_RESIZES:
         raise ValueError(f"unknown mask_resize {mask_resize!r}; choose one of {MASK_RESIZES}.")
     small_images = _resize(ops.cast(images, "float32"), shape, "area")
-    if mask_resize == "nearest":
-        rows = _nearest_indices(ops.shape(masks)[1], shape[0])
-        columns = _nearest_indices(ops.shape(masks)[2], shape[1])
+    if mask_resize in ("nearest", "nearest_exact"):
+        offset = 0.5 if mask_resize == "nearest_exact" else 0.0
+        rows = _nearest_indices(ops.shape(masks)[1], shape[0], offset)
+        columns = _nearest_indices(ops.shape(masks)[2], shape[1], offset)
         return small_images, ops.cast(ops.take(ops.take(masks, rows, axis=1), columns, axis=2) > 0.5, "float32")
     small_masks = _resize(ops.cast(masks, "float32"), shape, "area")
     return small_images, ops.cast(small_masks > 0, "float32")
@@ -141,7 +147,7 @@ def fill_holes(images, masks, run_generator: Callable, size_multiple: int, worki
     (N,h,w,3) in [-1, 1], and cropped back. ``keep_known`` composites at the size the generator
     ran at, so that an enlarged fill takes its colours at the seam from the (shrunk) photo;
     Poisson blending wants the generator's own colours there instead (``keep_known=False``).
-    ``mask_resize`` is :func:`shrink`'s; with ``"nearest"`` the small hole may miss full-size
+    ``mask_resize`` is :func:`shrink`'s; with a nearest rule the small hole may miss full-size
     hole pixels, so nothing is composited at the small size (MI-GAN's pipeline neither does).
     Returns float32 (N, H, W, 3) in about [0, 1] for every pixel: :func:`composite` then keeps
     the caller's known pixels.

@@ -46,3 +46,15 @@ def test_inpaint_at_a_working_size_fills_from_the_small_result():
     assert np.abs(full - result).max() > 0.01  # the working size changed the fill
     # An image already within the working size is inpainted at full size.
     np.testing.assert_array_equal(model.inpaint(image, mask, working_size=96, blend=None), full)
+
+
+def test_nearest_mask_rules_pick_the_pixel_at_the_start_or_the_centre():
+    images = np.zeros((1, 4, 1, 3), np.float32)
+    for row in range(4):
+        one = np.zeros((1, 4, 1, 1), np.float32)
+        one[0, row] = 1
+        torch_rule = shrink(images, one, (3, 1), "nearest")[1][0, :, 0, 0]
+        pil_rule = shrink(images, one, (3, 1), "nearest_exact")[1][0, :, 0, 0]
+        # 4 -> 3 rows: floor(i * 4 / 3) = 0, 1, 2; floor((i + 0.5) * 4 / 3) = 0, 2, 3.
+        np.testing.assert_array_equal(torch_rule, [row == r for r in (0, 1, 2)])
+        np.testing.assert_array_equal(pil_rule, [row == r for r in (0, 2, 3)])

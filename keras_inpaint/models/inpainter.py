@@ -75,8 +75,9 @@ class Inpainter(Task):
         crop_margin: pixels of context around each hole's box in the ``crop`` strategy
             (MI-GAN's ``padding``).
         mask_resize: how the mask is shrunk to the working (or fixed input) size: ``"any"``
-            (a small pixel is a hole if any pixel it covers is) or ``"nearest"`` (torchvision's
-            nearest, MI-GAN's pipeline; :func:`keras_inpaint.pipeline.shrink`).
+            (a small pixel is a hole if any pixel it covers is), ``"nearest"`` (torchvision's
+            nearest, MI-GAN's pipeline) or ``"nearest_exact"`` (PIL's nearest, MI-GAN's demo;
+            :func:`keras_inpaint.pipeline.shrink`).
 
     These are part of the model's config, so a preset carries the settings it was evaluated
     with (:data:`INFERENCE_SETTINGS`).
