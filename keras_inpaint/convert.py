@@ -34,7 +34,10 @@ CONVERTERS: dict[str, ModuleType] = {m.FAMILY: m for m in (lama_convert, migan_c
 INFERENCE_SETTINGS = {
     "lama": {"pad_mode": "symmetric"},
     # MIGAN_Pipeline: a square crop around the hole (side >= resolution: the generator's input
-    # size), padding 128 as released, the crop's mask shrunk by torchvision's nearest resize.
+    # size), padding 128 as released, the crop's mask shrunk by torchvision's nearest resize. The
+    # image keeps image_resize="area": the pipeline shrinks with antialiased bilinear, which an area
+    # average approximates and an unfiltered bicubic does not. scripts/demo.py (bicubic resizes, PIL's
+    # nearest mask) is image_resize="bicubic", mask_resize="nearest_exact" on top of these.
     "migan": {"hd_strategy": "crop", "crop_margin": 128, "mask_resize": "nearest"},
 }
 

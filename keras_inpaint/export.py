@@ -27,7 +27,7 @@ def serving_function(inpainter, working_size: int | None = None):
         photo = tf.cast(image, tf.float32)
         fill = fill_holes(from_levels(image), hole, run_generator, inpainter.backbone.size_multiple, working_size,
                           inpainter.pad_mode, input_size=inpainter.backbone.input_size,
-                          mask_resize=inpainter.mask_resize)
+                          mask_resize=inpainter.mask_resize, image_resize=inpainter.image_resize)
         return tf.cast(composite(to_levels(fill), photo, hole), tf.uint8)
 
     return serve
@@ -59,7 +59,8 @@ def with_matmul_fft(inpainter):
         return inpainter
     generator = type(inpainter.backbone).from_config({**config, "fft_implementation": "matmul"})
     generator.set_weights(inpainter.backbone.get_weights())
-    return Inpainter(generator, pad_mode=inpainter.pad_mode)
+    return Inpainter(generator, pad_mode=inpainter.pad_mode, mask_resize=inpainter.mask_resize,
+                     image_resize=inpainter.image_resize)
 
 
 def export_tflite(inpainter, path: str, height: int, width: int) -> str:

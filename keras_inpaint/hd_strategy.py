@@ -66,6 +66,7 @@ class Settings:
     crop_margin: int
     activation_bytes: float
     mask_resize: str = "any"  # generator: bytes of layer outputs per input pixel
+    image_resize: str = "area"
 
 
 def check_strategy(strategy, crop_margin) -> None:
@@ -201,7 +202,7 @@ def _whole_frames(batch: CallerBatch, settings: Settings, strategy: str, batch_s
             continue
         fills.append(np.asarray(fill_holes(chunk_images, chunk_masks, settings.run_generator, settings.size_multiple,
                                            working_size, settings.pad_mode, keep_known, settings.input_size,
-                                           settings.mask_resize)))
+                                           settings.mask_resize, settings.image_resize)))
     prediction = np.concatenate(fills, axis=0)
     if settings.blend is not None:
         prediction = blend_batch(images, prediction, masks, settings.blend)
@@ -216,7 +217,7 @@ def _crops(batch: CallerBatch, settings: Settings, crops: list[list[Box]]) -> np
             image, hole = batch.region(index, box)
             fill = np.asarray(fill_holes(image, hole, settings.run_generator, settings.size_multiple,
                                          settings.working_size, settings.pad_mode, settings.blend is None,
-                                         settings.input_size, settings.mask_resize))
+                                         settings.input_size, settings.mask_resize, settings.image_resize))
             if settings.blend is not None:
                 fill = blend_batch(image, fill, hole, settings.blend)
             y0, y1, x0, x1 = box

@@ -56,39 +56,68 @@ def _resize(x, shape, method: str):
     return tf.image.resize(x, shape, method=method)
 
 
-MASK_RESIZES = ("any", "nearest")
+MASK_RESIZES = ("any", "nearest", "nearest_exact")
+# How the image goes to the working size and the fill back: "area" (area average down, bilinear
+# up) or "bicubic" both ways, what MI-GAN's demo does (PIL bicubic, OpenCV INTER_CUBIC).
+IMAGE_RESIZES = ("area", "bicubic")
 
 
-def _nearest_indices(length, size):
-    """torch's (legacy) nearest rows for ``length`` -> ``size``: floor(i * length / size) in float32."""
+def check_image_resize(image_resize: str) -> None:
+    if image_resize not in IMAGE_RESIZES:
+        raise ValueError(f"unknown image_resize {image_resize!r}; choose one of {IMAGE_RESIZES}.")
+
+
+def _resize_image(images, shape, method: str):
+    """Images in [0, 1] resized with ``method``; bicubic overshoots at edges, so it is clipped."""
+    resized = _resize(images, shape, method)
+    return ops.clip(resized, 0.0, 1.0) if method == "bicubic" else resized
+
+
+def _nearest_indices(length, size, offset: float = 0.0):
+    """Nearest rows for ``length`` -> ``size``: floor((i + offset) * length / size) in float32.
+
+    ``offset=0``: torch's legacy ``nearest``; ``0.5``: the pixel whose span holds the new
+    pixel's centre (torch's ``nearest-exact``, PIL's ``NEAREST``).
+    """
     scale = ops.cast(length, "float32") / ops.cast(size, "float32")
-    rows = ops.cast(ops.floor(ops.cast(ops.arange(size), "float32") * scale), "int32")
+    rows = ops.cast(ops.floor((ops.cast(ops.arange(size), "float32") + offset) * scale), "int32")
     return ops.minimum(rows, ops.cast(length, "int32") - 1)
 
 
-def shrink(images, masks, shape, mask_resize: str = "any"):
-    """Area-resize images (N, H, W, 3) in [0, 1] and resize masks (N, H, W, 1) in {0, 1} to ``shape``.
+def shrink(images, masks, shape, mask_resize: str = "any", image_resize: str = "area"):
+    """Resize images (N, H, W, 3) in [0, 1] and masks (N, H, W, 1) in {0, 1} to ``shape``.
+
+    ``image_resize`` (:data:`IMAGE_RESIZES`): ``"area"`` averages the pixels each small pixel
+    covers; ``"bicubic"`` is keras's bicubic resize, clipped to [0, 1].
 
     ``mask_resize="any"``: a small pixel is a hole if any of the full-size pixels it covers is
     one, so the small hole covers the whole full-size hole once enlarged. ``"nearest"``: the
     pixel at floor(i * H / h), torchvision's nearest resize, which MI-GAN's pipeline uses (it can
-    miss thin parts of the hole). (Used to enlarge too, for a generator of fixed input size:
-    each new pixel averages the pixels it overlaps.) Returns float32 (N, h, w, 3) and (N, h, w, 1).
+    miss thin parts of the hole). ``"nearest_exact"``: the pixel at floor((i + 0.5) * H / h),
+    PIL's nearest resize, which MI-GAN's demo uses. (Used to enlarge too, for a generator of
+    fixed input size.) Returns float32 (N, h, w, 3) and (N, h, w, 1).
     """
     if mask_resize not in MASK_RESIZES:
         raise ValueError(f"unknown mask_resize {mask_resize!r}; choose one of {MASK_RESIZES}.")
-    small_images = _resize(ops.cast(images, "float32"), shape, "area")
-    if mask_resize == "nearest":
-        rows = _nearest_indices(ops.shape(masks)[1], shape[0])
-        columns = _nearest_indices(ops.shape(masks)[2], shape[1])
+    check_image_resize(image_resize)
+    small_images = _resize_image(ops.cast(images, "float32"), shape, image_resize)
+    if mask_resize in ("nearest", "nearest_exact"):
+        offset = 0.5 if mask_resize == "nearest_exact" else 0.0
+        rows = _nearest_indices(ops.shape(masks)[1], shape[0], offset)
+        columns = _nearest_indices(ops.shape(masks)[2], shape[1], offset)
         return small_images, ops.cast(ops.take(ops.take(masks, rows, axis=1), columns, axis=2) > 0.5, "float32")
     small_masks = _resize(ops.cast(masks, "float32"), shape, "area")
     return small_images, ops.cast(small_masks > 0, "float32")
 
 
-def enlarge(prediction, shape):
-    """Bilinearly upscale a (N, h, w, 3) prediction in [0, 1] to ``shape``: float32 (N, H, W, 3)."""
-    return _resize(prediction, shape, "bilinear")
+def enlarge(prediction, shape, image_resize: str = "area"):
+    """Upscale a (N, h, w, 3) prediction in [0, 1] to ``shape``: float32 (N, H, W, 3).
+
+    ``image_resize="area"``: bilinear (an area resize up would copy pixels into blocks);
+    ``"bicubic"``: keras's bicubic resize, clipped to [0, 1].
+    """
+    check_image_resize(image_resize)
+    return _resize_image(prediction, shape, "bilinear" if image_resize == "area" else "bicubic")
 
 
 def _padded_indices(side, multiple: int, minimum: int, mode: str):
@@ -128,7 +157,7 @@ def masked_input(images, masks):
 
 def fill_holes(images, masks, run_generator: Callable, size_multiple: int, working_size: int | None = None,
                pad_mode: str = "reflect", keep_known: bool = True, input_size: int | None = None,
-               mask_resize: str = "any"):
+               mask_resize: str = "any", image_resize: str = "area"):
     """The generator's fill for images (N,H,W,3) float32 in [0, 1] and masks (N,H,W,1), 1 = hole.
 
     With ``working_size``, images whose longer side exceeds it are filled at that size
@@ -141,8 +170,9 @@ def fill_holes(images, masks, run_generator: Callable, size_multiple: int, worki
     (N,h,w,3) in [-1, 1], and cropped back. ``keep_known`` composites at the size the generator
     ran at, so that an enlarged fill takes its colours at the seam from the (shrunk) photo;
     Poisson blending wants the generator's own colours there instead (``keep_known=False``).
-    ``mask_resize`` is :func:`shrink`'s; with ``"nearest"`` the small hole may miss full-size
+    ``mask_resize`` is :func:`shrink`'s; with a nearest rule the small hole may miss full-size
     hole pixels, so nothing is composited at the small size (MI-GAN's pipeline neither does).
+    ``image_resize`` (:data:`IMAGE_RESIZES`) is how the image is shrunk and the fill enlarged.
     Returns float32 (N, H, W, 3) in about [0, 1] for every pixel: :func:`composite` then keeps
     the caller's known pixels.
     """
@@ -163,9 +193,9 @@ def fill_holes(images, masks, run_generator: Callable, size_multiple: int, worki
         small_h, small_w = working_shape(height, width, working_size)
 
     def shrunk():
-        small_images, small_masks = shrink(images, masks, (small_h, small_w), mask_resize)
+        small_images, small_masks = shrink(images, masks, (small_h, small_w), mask_resize, image_resize)
         fill = at_size(small_images, small_masks, small_h, small_w, keep_known and mask_resize == "any")
-        return enlarge(fill, (height, width))
+        return enlarge(fill, (height, width), image_resize)
 
     def full_size():
         return at_size(images, masks, height, width)

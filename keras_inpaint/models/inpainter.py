@@ -18,7 +18,7 @@ from keras_inpaint.inputs import validate_batch
 from keras_inpaint.models.gan_steps import is_multi_worker
 from keras_inpaint.models.networks import InpaintingGenerator
 from keras_inpaint.models.preset_loading import load_task
-from keras_inpaint.pipeline import MASK_RESIZES, PAD_MODES, composite, masked_input
+from keras_inpaint.pipeline import IMAGE_RESIZES, MASK_RESIZES, PAD_MODES, composite, masked_input
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
@@ -38,7 +38,7 @@ class CompositeHole(keras.layers.Layer):
 
 
 def _check_inference_settings(working_size, blend, pad_mode, hd_strategy="auto", crop_margin=0,
-                              mask_resize="any") -> None:
+                              mask_resize="any", image_resize="area") -> None:
     if working_size is not None and (isinstance(working_size, bool) or not isinstance(working_size, numbers.Integral)
                                      or working_size < 1):
         raise InpaintInputError(f"working_size must be a positive number of pixels or None; got {working_size!r}.")
@@ -49,11 +49,14 @@ def _check_inference_settings(working_size, blend, pad_mode, hd_strategy="auto",
     check_strategy(hd_strategy, crop_margin)
     if mask_resize not in MASK_RESIZES:
         raise InpaintInputError(f"unknown mask_resize {mask_resize!r}; choose one of {MASK_RESIZES}.")
+    if image_resize not in IMAGE_RESIZES:
+        raise InpaintInputError(f"unknown image_resize {image_resize!r}; choose one of {IMAGE_RESIZES}.")
 
 
 # The constructor arguments that are inference settings: what a preset carries besides networks.
 # A preset saved before a setting existed loads with the constructor's default for it.
-INFERENCE_SETTINGS = ("working_size", "blend", "pad_mode", "hd_strategy", "crop_margin", "mask_resize")
+INFERENCE_SETTINGS = ("working_size", "blend", "pad_mode", "hd_strategy", "crop_margin", "mask_resize",
+                      "image_resize")
 
 
 @keras.saving.register_keras_serializable(package="keras_inpaint")
@@ -76,8 +79,13 @@ class Inpainter(Task):
         crop_margin: pixels of context around each hole's box in the ``crop`` strategy
             (MI-GAN's ``padding``).
         mask_resize: how the mask is shrunk to the working (or fixed input) size: ``"any"``
-            (a small pixel is a hole if any pixel it covers is) or ``"nearest"`` (torchvision's
-            nearest, MI-GAN's pipeline; :func:`keras_inpaint.pipeline.shrink`).
+            (a small pixel is a hole if any pixel it covers is), ``"nearest"`` (torchvision's
+            nearest, MI-GAN's pipeline) or ``"nearest_exact"`` (PIL's nearest, MI-GAN's demo;
+            :func:`keras_inpaint.pipeline.shrink`).
+        image_resize: how the image is resized to the working (or fixed input) size and the
+            fill back: ``"area"`` (area average down, bilinear up) or ``"bicubic"`` both ways
+            (clipped to the valid range), as MI-GAN's demo does with PIL and OpenCV
+            (:func:`keras_inpaint.pipeline.shrink`, :func:`keras_inpaint.pipeline.enlarge`).
 
     These are part of the model's config, so a preset carries the settings it was evaluated
     with (:data:`INFERENCE_SETTINGS`).
@@ -98,13 +106,15 @@ class Inpainter(Task):
         hd_strategy: str = "auto",
         crop_margin: int = DEFAULT_CROP_MARGIN,
         mask_resize: str = "any",
+        image_resize: str = "area",
         **kwargs,
     ):
         if not isinstance(backbone, InpaintingGenerator):
             raise TypeError(f"backbone must be an InpaintingGenerator; got {type(backbone).__name__}.")
-        _check_inference_settings(working_size, blend, pad_mode, hd_strategy, crop_margin, mask_resize)
+        _check_inference_settings(working_size, blend, pad_mode, hd_strategy, crop_margin, mask_resize, image_resize)
         self.pad_mode = pad_mode
         self.mask_resize = mask_resize
+        self.image_resize = image_resize
         self.hd_strategy = hd_strategy
         self.crop_margin = int(crop_margin)
         self.working_size = None if working_size is None else int(working_size)
@@ -131,7 +141,8 @@ class Inpainter(Task):
     def get_config(self):
         return {"backbone": keras.layers.serialize(self.backbone), "name": self.name,
                 "working_size": self.working_size, "blend": self.blend, "pad_mode": self.pad_mode,
-                "hd_strategy": self.hd_strategy, "crop_margin": self.crop_margin, "mask_resize": self.mask_resize}
+                "hd_strategy": self.hd_strategy, "crop_margin": self.crop_margin, "mask_resize": self.mask_resize,
+                "image_resize": self.image_resize}
 
     @classmethod
     def from_preset(cls, preset: str, load_weights: bool = True, **kwargs) -> "Inpainter":
@@ -162,8 +173,9 @@ class Inpainter(Task):
                 bool, {0, 1} or uint8 {0, 255}.
             batch_size: images per forward pass (``crop``: one crop per pass).
             working_size: if given, images whose longer side exceeds it are inpainted at that
-                size (area-downscaled; a small pixel is a hole if any pixel it covers is) and
-                the fill is bilinearly enlarged back: a model trained on small crops then sees
+                size and the fill is enlarged back (as the model's ``image_resize`` and
+                ``mask_resize`` say; by default area-downscaled, a small pixel a hole if any
+                pixel it covers is, and bilinearly enlarged): a model trained on small crops then sees
                 holes of the size it learned. ``None``: full resolution. ``"auto"`` (default):
                 the model's own setting (``self.working_size``, from its preset). A generator
                 that takes one input size only (MI-GAN's official layout) gets that size.
@@ -215,5 +227,5 @@ class Inpainter(Task):
         _check_inference_settings(working_size, blend, self.pad_mode, hd_strategy, crop_margin)
         settings = Settings(self._generator_function(), self.backbone.size_multiple, self.backbone.input_size,
                             working_size, self.pad_mode, blend, int(crop_margin),
-                            activation_bytes_per_pixel(self.backbone), self.mask_resize)
+                            activation_bytes_per_pixel(self.backbone), self.mask_resize, self.image_resize)
         return validate_batch(images, masks), settings, hd_strategy

@@ -74,6 +74,9 @@ INFERENCE = {
         "resize_back": "cv2.resize to the shrunk image size, INTER_CUBIC",
         "composite": "img * m + result * (1 - m), hard 0/1 mask m = mask // 255, on uint8-valued arrays",
         "returns": "the shrunk image size, not the original",
+        "ours": "a converted preset with image_resize='bicubic' (keras bicubic both ways, clipped) and "
+                "mask_resize='nearest_exact' (PIL's nearest); inpaint rounds the generator's output where the "
+                "demo truncates it to uint8 before resizing back",
     },
     "pipeline": {  # scripts/create_onnx_pipeline.py, MIGAN_Pipeline (the ONNX "For Developers" pipeline)
         "released": {"resolution": 512, "padding": 128},
