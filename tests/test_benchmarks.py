@@ -62,3 +62,15 @@ def test_quick_hd_strategy_benchmark_writes_json_and_table(tmp_path):
     assert not any(os.path.isabs(str(v)) for r in record["quality"] for v in r.values())
     table = open(tmp_path / "hd_strategy.md").read()
     assert "| 0.3 | 632x474 | crop |" in table and "| hole1% | resize |" in table
+
+
+@pytest.mark.slow  # about 70 s: three training processes
+def test_quick_multi_worker_benchmark_compares_one_and_two_workers(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "benchmarks.multi_worker", "--quick", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    cases = json.load(open(tmp_path / "multi_worker.json"))["cases"]
+    assert [(c["workers"], c["replicas"], c["global_batch"]) for c in cases] == [(1, 1, 1), (2, 2, 2)]
+    assert all(c["steps_per_s"] > 0 and c["images_per_s"] == pytest.approx(c["steps_per_s"] * c["global_batch"],
+                                                                          rel=0.01) for c in cases)
+    assert "| 2 | 2 | 2 |" in open(tmp_path / "multi_worker.md").read()

@@ -147,6 +147,19 @@ class JaxSteps:
     def _current(self, model):
         return [v.value for v in model.trainable_variables]
 
+    def _apply(self, optimizer, model, grads) -> None:
+        """One step of ``optimizer`` on ``model`` by its ``stateless_apply``, the new values
+        assigned in the enclosing scope. (``optimizer.apply`` would assign inside the branches of
+        ``LossScaleOptimizer``'s ``ops.cond``, which JAX refuses: a value would leak out of the
+        traced branch; the stateless form returns the values of both branches instead.)"""
+        variables = model.trainable_variables
+        new_weights, new_state = optimizer.stateless_apply(
+            [v.value for v in optimizer.variables], grads, [v.value for v in variables])
+        for variable, value in zip(variables, new_weights):
+            variable.assign(value)
+        for variable, value in zip(optimizer.variables, new_state):
+            variable.assign(value)
+
     # -------------------------------------------------------------- operations
     def forward(self, model, fn: Callable[[], Any]):
         def pure(trainable_values):
@@ -163,7 +176,7 @@ class JaxSteps:
 
         grads, (loss, logs, updates) = self.jax.grad(pure, has_aux=True)(self._current(model))
         self._assign(updates)
-        optimizer.apply(grads, model.trainable_variables)
+        self._apply(optimizer, model, grads)
         return loss, logs
 
     def minimize_through(self, optimizer, model, pullback, output, loss_fn: Callable[[Any], tuple[Any, dict]]):
@@ -174,7 +187,7 @@ class JaxSteps:
         output_grads, (loss, logs, updates) = self.jax.grad(pure, has_aux=True)(output)
         self._assign(updates)
         (grads,) = pullback(output_grads)
-        optimizer.apply(grads, model.trainable_variables)
+        self._apply(optimizer, model, grads)
         return loss, logs
 
     def input_gradient(self, fn: Callable[[Any], Any], x):

@@ -79,15 +79,51 @@ TRAIN_SAVE_INPAINT = """
 """
 
 
-def test_every_family_trains_on_jax_and_its_preset_inpaints_alike_on_tensorflow(tmp_path):
+RUN = """
+from keras_inpaint.training import train
+train("lama_tiny", {photos!r}, {out!r}, epochs={epochs}, steps_per_epoch=2, image_size=32, batch_size=2, masks="thick",
+      verbose=0)
+"""
+
+FLOAT16 = """
+import keras, numpy as np, keras_inpaint as ki
+keras.mixed_precision.set_global_policy("mixed_float16")
+gan = ki.InpaintingGAN.from_preset("lama_tiny")
+gan.compile()
+rng = np.random.default_rng(0)
+images = rng.uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
+masks = np.zeros((4, 32, 32, 1), "float32"); masks[:, 8:20, 6:26] = 1
+history = gan.fit(images, masks, batch_size=2, epochs=2, verbose=0).history
+assert all(np.isfinite(v).all() for v in history.values()), history
+print(type(gan.g_optimizer).__name__, float(gan.g_optimizer.dynamic_scale))
+"""
+
+
+def test_every_family_trains_on_jax_and_its_preset_inpaints_alike_on_tensorflow(tmp_path, photo_folder):
     """Each family's GAN fits on JAX and saves a preset; TensorFlow loads it and inpaints the same
     photo: float32 fills in [0, 1] within 1e-5 (migan_tiny: 2e-2, its layout-v0 noise comes from the
     backend's random generator). DeepFill v2 is held to its known pixels only: its contextual
     attention (a softmax over similarities scaled by 10) can switch the patch it copies on a float32
-    rounding difference, and its fills differed by 3.8e-5, 1.3e-4 and 0.10 in three runs."""
-    code = TRAIN_SAVE_INPAINT.format(families=FAMILIES)
-    run_on("jax", code.replace("sys.argv[1], sys.argv[2]", f"{str(tmp_path)!r}, 'train'"))
-    run_on("tensorflow", code.replace("sys.argv[1], sys.argv[2]", f"{str(tmp_path)!r}, 'load'"))
+    rounding difference, and its fills differed by 3.8e-5, 1.3e-4 and 0.10 in three runs.
+
+    In the same two processes (each backend's start-up is paid once): ``train`` runs one epoch on
+    JAX and ``train(..., epochs=2)`` continues it on TensorFlow from the checkpoint (weights and both
+    optimizers' states: 2 x 2 steps counted); and a ``mixed_float16`` GAN trains on JAX with its
+    loss-scaling optimizers (their dynamic scale moves from 2**15)."""
+    code = textwrap.dedent(TRAIN_SAVE_INPAINT.format(families=FAMILIES))
+    run = str(tmp_path / "run")
+    on_jax = run_on("jax", code.replace("sys.argv[1], sys.argv[2]", f"{str(tmp_path)!r}, 'train'")
+                    + RUN.format(photos=photo_folder, out=run, epochs=1) + FLOAT16)
+    run_on("tensorflow", code.replace("sys.argv[1], sys.argv[2]", f"{str(tmp_path)!r}, 'load'")
+           + RUN.format(photos=photo_folder, out=run, epochs=2))
+    optimizer, scale = on_jax.strip().splitlines()[-1].split()
+    assert optimizer == "LossScaleOptimizer" and float(scale) != 2.0**15
+    log = [json.loads(line) for line in open(os.path.join(run, "log.jsonl"))]
+    assert [r["epoch"] for r in log] == [1, 2]
+    import h5py
+
+    with h5py.File(os.path.join(run, "backup", "epoch_0002.weights.h5"), "r") as f:
+        assert int(f["g_optimizer/vars/0"][()]) == int(f["d_optimizer/vars/0"][()]) == 4
     bounds = {"deepfill_v2_tiny": None, "migan_tiny": 2e-2}
     for name, size in FAMILIES.items():
         on_jax, on_tf = np.load(tmp_path / f"{name}_jax.npy"), np.load(tmp_path / f"{name}_tensorflow.npy")
@@ -114,3 +150,4 @@ def test_data_parallel_on_two_jax_cpu_devices(tmp_path):
         """, XLA_FLAGS="--xla_force_host_platform_device_count=2")
     devices, l1 = out.strip().splitlines()[-1].split(" ", 1)
     assert devices == "2" and all(np.isfinite(json.loads(l1)))
+
