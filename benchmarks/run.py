@@ -3,6 +3,16 @@
     python -m benchmarks.run --suite inference --presets lama_fourier_256 migan_256 --sizes 256 512
     python -m benchmarks.run --suite training --replicas 1 2
     python -m benchmarks.run --quick          # < 1 minute on a CPU (CI smoke test)
+    python -m benchmarks.run --suite gpu --out $OUT --budget-s 480 [--backends tensorflow jax]
+    python -m benchmarks.run --suite gpu --quick --out /tmp/gpu   # the same plan, tiny, on a CPU
+
+The ``gpu`` suite is the one-command plan for a lent GPU: the cell that the MFU target is
+measured on first (``lama_fourier_256`` at 512, batch 32, bf16 + XLA), then training
+(``lama_fourier_256`` and ``migan_256`` at 256, batch 16 per replica, bf16 + XLA, 1..N GPUs under
+MirroredStrategy), then inference of every family's full-size preset at 256 and 512 (LaMa also
+1024), batch 1/8/32, float32 / bf16 / fp16, XLA on and off, then (``--backends ... jax``)
+TensorFlow against JAX. Before each cell the time budget is checked: cells that would start after
+it are recorded as skipped, so the command ends in time and its files are written.
 
 Inference: latency p50/p90 (ms per batch), throughput (images/s), peak memory, first-call
 (trace + compile) time, FLOPs per image counted by TensorFlow's profiler on the traced
@@ -24,6 +34,27 @@ import warnings
 
 import numpy as np
 
+# The gpu suite: (what, settings) cells in the order they run; --quick swaps in tiny presets and sizes.
+GPU_PLAN = {
+    "mfu_cell": ("lama_fourier_256", 512, 32, "mixed_bfloat16", True),
+    "training": {"presets": ["lama_fourier_256", "migan_256"], "size": 256, "batch": 16,
+                 "precision": "mixed_bfloat16", "jit": True, "steps": 20},
+    "inference": {"presets": {"lama_fourier_256": [256, 512, 1024], "big_lama_256": [256, 512, 1024],
+                              "migan_256": [256, 512], "deepfill_v2_256": [256, 512], "pconv_512": [256, 512],
+                              "pix2pix_256": [256, 512]},
+                  "batches": [1, 8, 32], "precisions": ["mixed_bfloat16", "mixed_float16", "float32"],
+                  "jit": [True, False], "repeats": 10},
+    "backends": {"presets": ["lama_fourier_256", "migan_256"], "size": 256, "batch": 16},
+}
+GPU_QUICK = {
+    "mfu_cell": ("lama_tiny", 64, 2, "mixed_bfloat16", True),
+    "training": {"presets": ["lama_tiny"], "size": 64, "batch": 2, "precision": "mixed_bfloat16", "jit": False,
+                 "steps": 2},
+    "inference": {"presets": {"lama_tiny": [64], "migan_tiny": [128]}, "batches": [1, 2],
+                  "precisions": ["mixed_bfloat16", "float32"], "jit": [True, False], "repeats": 2},
+    "backends": {"presets": ["lama_tiny"], "size": 64, "batch": 2},
+}
+
 QUICK = {"presets": ["lama_tiny"], "sizes": [64], "batches": [2], "precisions": ["float32"],
          "jit": [False, True], "repeats": 3, "baselines": ["telea", "navier_stokes"], "replicas": [1, 2]}
 
@@ -39,7 +70,6 @@ def _setup_logical_cpus(count: int) -> None:
 
 def count_flops(function, *specs) -> float:
     """Floating-point operations of one call of a ``tf.function``, counted on its graph."""
-    import tensorflow as tf
     from tensorflow.python.profiler import model_analyzer, option_builder
 
     graph = function.get_concrete_function(*specs).graph
@@ -114,7 +144,9 @@ def bench_baseline(name: str, size: int, repeats: int) -> dict:
             "mfu": None, "parameters": 0}
 
 
-def bench_training(preset: str, size: int, batch_per_replica: int, replicas: int, jit: bool, steps: int) -> dict:
+def bench_training(preset: str, size: int, batch_per_replica: int, replicas: int, jit: bool, steps: int,
+                   precision: str = "float32") -> dict:
+    import keras
     import tensorflow as tf
 
     from keras_inpaint.masks import random_masks
@@ -123,11 +155,15 @@ def bench_training(preset: str, size: int, batch_per_replica: int, replicas: int
     devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
     strategy = tf.distribute.MirroredStrategy([d.name for d in devices[:replicas]])
     global_batch = batch_per_replica * replicas
-    with strategy.scope():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = InpaintingGAN.from_preset(preset, load_weights=False, seed=0)
-        model.compile(jit_compile=jit)
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        with strategy.scope():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = InpaintingGAN.from_preset(preset, load_weights=False, seed=0)
+            model.compile(jit_compile=jit)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     images = np.random.default_rng(0).uniform(-1, 1, (global_batch, size, size, 3)).astype("float32")
     masks = random_masks(global_batch, size, setting="medium", seed=0)
     dataset = tf.data.Dataset.from_tensors((images, masks)).repeat()
@@ -138,7 +174,7 @@ def bench_training(preset: str, size: int, batch_per_replica: int, replicas: int
     history = model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
     seconds = time.perf_counter() - start
     return {"suite": "training", "method": preset, "size": size, "batch": global_batch, "replicas": replicas,
-            "jit": jit, "precision": "float32", "steps_per_s": steps / seconds, "throughput_img_s": steps * global_batch / seconds,
+            "jit": jit, "precision": precision, "steps_per_s": steps / seconds, "throughput_img_s": steps * global_batch / seconds,
             "warm_up_s": warm_up, "final_g_loss": float(history.history["g_loss"][-1])}
 
 
@@ -186,9 +222,83 @@ def plot(records: list[dict], path: str) -> bool:
     return True
 
 
+class Budget:
+    """Seconds left of ``total`` since it was made; :meth:`allows` says whether a cell may start."""
+
+    def __init__(self, total: float):
+        self.total, self.start = total, time.perf_counter()
+
+    def left(self) -> float:
+        return self.total - (time.perf_counter() - self.start)
+
+    def allows(self, reserve: float = 0.0) -> bool:
+        return self.left() > reserve
+
+
+def run_gpu_suite(plan: dict, budget: Budget, device: dict, backends: list[str], out: str, quick: bool) -> list[dict]:
+    """The gpu suite's cells in order (see the module docstring), each run only while ``budget``
+    allows and recorded as ``{"skipped": "time budget"}`` otherwise; errors (out of memory) are
+    recorded and the suite goes on."""
+    import tensorflow as tf
+
+    records = []
+
+    def cell(record_base: dict, run):
+        if not budget.allows(reserve=15.0):
+            records.append({**record_base, "skipped": "time budget"})
+        else:
+            try:
+                records.append(run())
+            except Exception as e:  # out of memory at large sizes: record and go on
+                records.append({**record_base, "error": f"{type(e).__name__}: {str(e)[:200]}"})
+        print(json.dumps(records[-1]), flush=True)
+
+    preset, size, batch, precision, jit = plan["mfu_cell"]
+    cell({"suite": "inference", "method": preset, "size": size, "batch": batch, "precision": precision, "jit": jit},
+         lambda: bench_inference(preset, size, batch, precision, jit, plan["inference"]["repeats"], device))
+    training = plan["training"]
+    gpus = len(tf.config.list_logical_devices("GPU"))
+    for preset in training["presets"]:
+        base = None
+        for replicas in sorted({1, max(1, gpus)}):
+            def run(preset=preset, replicas=replicas):
+                return bench_training(preset, training["size"], training["batch"], replicas, training["jit"],
+                                      training["steps"], training["precision"])
+            cell({"suite": "training", "method": preset, "size": training["size"], "replicas": replicas,
+                  "batch": training["batch"] * replicas, "jit": training["jit"], "precision": training["precision"]},
+                 run)
+            if "steps_per_s" in records[-1]:
+                base = base or records[-1]["throughput_img_s"]
+                records[-1]["scaling_efficiency"] = records[-1]["throughput_img_s"] / (base * replicas)
+    inference = plan["inference"]
+    for preset, sizes in inference["presets"].items():
+        for size in sizes:
+            for batch in inference["batches"]:
+                for precision in inference["precisions"]:
+                    for jit in inference["jit"]:
+                        if (preset, size, batch, precision, jit) == plan["mfu_cell"]:
+                            continue  # measured first
+                        cell({"suite": "inference", "method": preset, "size": size, "batch": batch,
+                              "precision": precision, "jit": jit},
+                             lambda preset=preset, size=size, batch=batch, precision=precision, jit=jit:
+                             bench_inference(preset, size, batch, precision, jit, inference["repeats"], device))
+    if "jax" in backends and budget.allows(reserve=60.0):
+        from benchmarks import backends as backend_benchmark
+
+        settings = plan["backends"]
+        argv = ["--backends", *backends, "--presets", *settings["presets"], "--size", str(settings["size"]),
+                "--batch", str(settings["batch"]), "--out", out, *(["--quick"] if quick else [])]
+        backend_benchmark.main(argv)
+    return records
+
+
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--suite", choices=["inference", "training", "all"], default="all")
+    parser.add_argument("--suite", choices=["inference", "training", "all", "gpu"], default="all")
+    parser.add_argument("--budget-s", type=float, default=480.0,
+                        help="gpu suite: start no cell after this many seconds (the command must end in time)")
+    parser.add_argument("--backends", nargs="+", choices=["tensorflow", "jax"], default=["tensorflow"],
+                        help="gpu suite: with jax, also TensorFlow against JAX (benchmarks.backends)")
     parser.add_argument("--quick", action="store_true", help="tiny presets, 64 px: under a minute on a CPU")
     parser.add_argument("--presets", nargs="+", default=["lama_fourier_256", "big_lama_256", "migan_256", "deepfill_v2_256"])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024, 2048])
@@ -215,6 +325,9 @@ def main(argv=None) -> list[dict]:
     out = args.out or os.path.join("benchmarks", "results", results_folder_name(device["device"]))
     os.makedirs(out, exist_ok=True)
     records = []
+    if args.suite == "gpu":
+        records = run_gpu_suite(GPU_QUICK if args.quick else GPU_PLAN, Budget(args.budget_s), device,
+                                args.backends, out, args.quick)
     if args.suite in ("inference", "all"):
         for preset in settings["presets"]:
             for size in settings["sizes"]:
@@ -243,7 +356,7 @@ def main(argv=None) -> list[dict]:
                     record["scaling_efficiency"] = record["throughput_img_s"] / (base * replicas)
                     records.append(record)
                     print(json.dumps(record), flush=True)
-    ok = [r for r in records if "error" not in r]
+    ok = [r for r in records if "error" not in r and "skipped" not in r]
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with open(os.path.join(out, f"{args.suite}{'-quick' if args.quick else ''}-{stamp}.jsonl"), "w") as f:
         for r in records:

@@ -123,8 +123,9 @@ def poisson_blend(image: np.ndarray, fill: np.ndarray, mask: np.ndarray, exact_l
         plain composite (nothing to blend against).
     """
     hole = np.asarray(mask).reshape(image.shape[:2]).astype(bool)
-    image = np.asarray(image, np.float64)
-    fill = np.asarray(fill, np.float64)
+    # (to NumPy first: a JAX array asked for float64 without x64 enabled warns and gives float32)
+    image = np.asarray(image).astype(np.float64)
+    fill = np.asarray(fill).astype(np.float64)
     if not hole.any() or hole.all():
         return np.where(hole[..., None], fill, image)
     # The wanted correction is read on the known side of the seam.

@@ -74,3 +74,29 @@ def test_quick_multi_worker_benchmark_compares_one_and_two_workers(tmp_path):
     assert all(c["steps_per_s"] > 0 and c["images_per_s"] == pytest.approx(c["steps_per_s"] * c["global_batch"],
                                                                           rel=0.01) for c in cases)
     assert "| 2 | 2 | 2 |" in open(tmp_path / "multi_worker.md").read()
+
+
+def _gpu_suite(tmp_path, *extra):
+    result = subprocess.run([sys.executable, "-m", "benchmarks.run", "--suite", "gpu", "--quick", "--out", str(tmp_path),
+                             *extra], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (lines,) = glob.glob(str(tmp_path / "gpu-quick-*.jsonl"))
+    return [json.loads(line) for line in open(lines)]
+
+
+def test_gpu_suite_skips_the_cells_its_time_budget_leaves_no_room_for(tmp_path):
+    records = _gpu_suite(tmp_path, "--budget-s", "1")
+    assert records and all(r["skipped"] == "time budget" for r in records)
+    assert records[0]["method"] == "lama_tiny" and records[0]["precision"] == "mixed_bfloat16"  # the MFU cell first
+    assert {r["suite"] for r in records} == {"inference", "training"}
+    assert glob.glob(str(tmp_path / "gpu-quick-*.md"))
+
+
+@pytest.mark.slow  # about 2 minutes on 2 cores; run it (-m slow) before a device run
+def test_gpu_suite_quick_runs_every_kind_of_cell(tmp_path):
+    records = _gpu_suite(tmp_path, "--budget-s", "900")
+    assert not [r for r in records if "error" in r or "skipped" in r]
+    assert {(r["suite"], r["precision"]) for r in records} >= {("inference", "float32"),
+                                                                ("inference", "mixed_bfloat16"),
+                                                                ("training", "mixed_bfloat16")}
+    assert all(r["throughput_img_s"] > 0 for r in records)

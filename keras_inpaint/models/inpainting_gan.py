@@ -451,12 +451,11 @@ class InpaintingGAN(Inpainter):
         return steps.logs(self._evaluation_step(args[0], steps))
 
     def fit(self, x=None, *args, **kwargs):
-        """``keras.Model.fit``. A ``tf.distribute`` dataset (``strategy.distribute_datasets_from_function``)
-        goes to Keras as it is: keras_hub's ``Task.fit`` would try to slice it into a new dataset,
-        for a preprocessor that this model does not have."""
-        if type(x).__name__.startswith("DistributedDataset"):
-            return keras.Model.fit(self, x, *args, **kwargs)
-        return super().fit(x, *args, **kwargs)
+        """``keras.Model.fit`` itself. keras_hub's ``Task.fit`` rebuilds its input as a tf.data
+        (or grain) dataset to map a preprocessor over it, which this model does not have: that
+        step would fail on a ``tf.distribute`` dataset and would need TensorFlow or grain for
+        NumPy arrays on JAX."""
+        return keras.Model.fit(self, x, *args, **kwargs)
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         """Keras's TensorFlow trainer, which under ``MultiWorkerMirroredStrategy`` (Keras 3.x,
