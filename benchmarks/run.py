@@ -48,7 +48,7 @@ GPU_PLAN = {
 }
 GPU_QUICK = {
     "mfu_cell": ("lama_tiny", 64, 2, "mixed_bfloat16", True),
-    "training": {"presets": ["lama_tiny"], "size": 64, "batch": 2, "precision": "mixed_bfloat16", "jit": False,
+    "training": {"presets": ["lama_tiny"], "size": 64, "batch": 2, "precision": "mixed_bfloat16", "jit": True,
                  "steps": 2},
     "inference": {"presets": {"lama_tiny": [64], "migan_tiny": [128]}, "batches": [1, 2],
                   "precisions": ["mixed_bfloat16", "float32"], "jit": [True, False], "repeats": 2},
@@ -59,8 +59,17 @@ QUICK = {"presets": ["lama_tiny"], "sizes": [64], "batches": [2], "precisions": 
          "jit": [False, True], "repeats": 3, "baselines": ["telea", "navier_stokes"], "replicas": [1, 2]}
 
 
+def _jax() -> bool:
+    import keras
+
+    return keras.config.backend() == "jax"
+
+
 def _setup_logical_cpus(count: int) -> None:
-    """Split the CPU into ``count`` logical devices (before TensorFlow initialises)."""
+    """Split the CPU into ``count`` logical devices (before TensorFlow initialises; on JAX,
+    ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` does it before JAX starts)."""
+    if _jax():
+        return
     import tensorflow as tf
 
     if count > 1 and not tf.config.list_physical_devices("GPU"):
@@ -94,9 +103,31 @@ def _timed(fn, repeats: int) -> list[float]:
     return times
 
 
+def _jax_inference(generator, x, jit: bool, repeats: int):
+    """(first call s, timed call s list, FLOPs per image) of ``generator`` on JAX: a stateless call,
+    ``jax.jit``-compiled when ``jit`` (else op by op); FLOPs from XLA's cost analysis of the
+    compiled call on one image."""
+    import jax
+
+    trainable = [v.value for v in generator.trainable_variables]
+    frozen = [v.value for v in generator.non_trainable_variables]
+
+    def call(trainable, frozen, x):
+        return generator.stateless_call(trainable, frozen, x, training=False)[0]
+
+    run = jax.jit(call) if jit else call
+    start = time.perf_counter()
+    jax.block_until_ready(run(trainable, frozen, x))
+    first_call = time.perf_counter() - start
+    jax.block_until_ready(run(trainable, frozen, x))  # warm-up, excluded
+    times = _timed(lambda: jax.block_until_ready(run(trainable, frozen, x)), repeats)
+    cost = jax.jit(call).lower(trainable, frozen, x[:1]).compile().cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    return first_call, times, float(cost.get("flops", 0.0)) if cost else 0.0
+
+
 def bench_inference(preset: str, size: int, batch: int, precision: str, jit: bool, repeats: int, device: dict) -> dict:
     import keras
-    import tensorflow as tf
 
     from benchmarks.devices import peak_memory_mb, peak_tflops, reset_peak_memory
     from keras_inpaint import Inpainter, count_parameters
@@ -106,22 +137,29 @@ def bench_inference(preset: str, size: int, batch: int, precision: str, jit: boo
         with warnings.catch_warnings():  # architecture presets have random weights: fine for timing
             warnings.simplefilter("ignore")
             generator = Inpainter.from_preset(preset, load_weights=False).backbone
-        x = tf.constant(np.random.default_rng(0).uniform(-1, 1, (batch, size, size, 4)).astype("float32"))
-        call = tf.function(lambda t: generator(t, training=False), jit_compile=jit)
+        x = np.random.default_rng(0).uniform(-1, 1, (batch, size, size, 4)).astype("float32")
         reset_peak_memory()
-        start = time.perf_counter()
-        call(x).numpy()
-        first_call = time.perf_counter() - start
-        call(x).numpy()  # warm-up, excluded
-        times = _timed(lambda: call(x).numpy(), repeats)  # .numpy() waits for the device
-        flops = count_flops(tf.function(lambda t: generator(t, training=False)),
-                            tf.TensorSpec((1, size, size, 4), tf.float32))
+        if _jax():
+            first_call, times, flops = _jax_inference(generator, keras.ops.convert_to_tensor(x), jit, repeats)
+        else:
+            import tensorflow as tf
+
+            x = tf.constant(x)
+            call = tf.function(lambda t: generator(t, training=False), jit_compile=jit)
+            start = time.perf_counter()
+            call(x).numpy()
+            first_call = time.perf_counter() - start
+            call(x).numpy()  # warm-up, excluded
+            times = _timed(lambda: call(x).numpy(), repeats)  # .numpy() waits for the device
+            flops = count_flops(tf.function(lambda t: generator(t, training=False)),
+                                tf.TensorSpec((1, size, size, 4), tf.float32))
     finally:
         keras.mixed_precision.set_global_policy("float32")
     p50 = float(np.percentile(times, 50))
     throughput = batch / p50
     peak = peak_tflops(device["device"], precision)
     return {"suite": "inference", "method": preset, "size": size, "batch": batch, "precision": precision, "jit": jit,
+            "backend": keras.config.backend(),
             "latency_p50_ms": 1000 * p50, "latency_p90_ms": 1000 * float(np.percentile(times, 90)),
             "throughput_img_s": throughput, "first_call_s": first_call, "peak_memory_mb": peak_memory_mb(),
             "gflops_per_image": flops / 1e9, "mfu": (flops * throughput / (peak * 1e12)) if peak else None,
@@ -146,18 +184,31 @@ def bench_baseline(name: str, size: int, repeats: int) -> dict:
 
 def bench_training(preset: str, size: int, batch_per_replica: int, replicas: int, jit: bool, steps: int,
                    precision: str = "float32") -> dict:
+    """Steps/s of ``InpaintingGAN.fit`` over ``replicas`` devices: TensorFlow's MirroredStrategy,
+    or on JAX ``keras.distribution.DataParallel`` (one device: no distribution)."""
+    import contextlib
+
     import keras
-    import tensorflow as tf
 
     from keras_inpaint.masks import random_masks
     from keras_inpaint.models.inpainting_gan import InpaintingGAN
 
-    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-    strategy = tf.distribute.MirroredStrategy([d.name for d in devices[:replicas]])
     global_batch = batch_per_replica * replicas
+    if _jax():
+        import jax
+
+        devices = [d for d in jax.devices() if d.platform == "gpu"] or jax.devices()
+        if replicas > 1:
+            keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices[:replicas]))
+        scope = contextlib.nullcontext()
+    else:
+        import tensorflow as tf
+
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        scope = tf.distribute.MirroredStrategy([d.name for d in devices[:replicas]]).scope()
     keras.mixed_precision.set_global_policy(precision)
     try:
-        with strategy.scope():
+        with scope:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model = InpaintingGAN.from_preset(preset, load_weights=False, seed=0)
@@ -166,15 +217,21 @@ def bench_training(preset: str, size: int, batch_per_replica: int, replicas: int
         keras.mixed_precision.set_global_policy("float32")
     images = np.random.default_rng(0).uniform(-1, 1, (global_batch, size, size, 3)).astype("float32")
     masks = random_masks(global_batch, size, setting="medium", seed=0)
-    dataset = tf.data.Dataset.from_tensors((images, masks)).repeat()
-    start = time.perf_counter()
-    model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0)  # trace, compile, warm up
-    warm_up = time.perf_counter() - start
-    start = time.perf_counter()
-    history = model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-    seconds = time.perf_counter() - start
+    try:
+        start = time.perf_counter()
+        # NumPy batches (no tf.data: JAX may run without TensorFlow): the same batch, repeated.
+        model.fit(np.tile(images, (2, 1, 1, 1)), np.tile(masks, (2, 1, 1, 1)), batch_size=global_batch, epochs=1,
+                  verbose=0, shuffle=False)  # trace, compile, warm up
+        warm_up = time.perf_counter() - start
+        start = time.perf_counter()
+        history = model.fit(np.tile(images, (steps, 1, 1, 1)), np.tile(masks, (steps, 1, 1, 1)),
+                            batch_size=global_batch, epochs=1, verbose=0, shuffle=False)
+        seconds = time.perf_counter() - start
+    finally:
+        if _jax() and replicas > 1:
+            keras.distribution.set_distribution(None)
     return {"suite": "training", "method": preset, "size": size, "batch": global_batch, "replicas": replicas,
-            "jit": jit, "precision": precision, "steps_per_s": steps / seconds, "throughput_img_s": steps * global_batch / seconds,
+            "jit": jit, "precision": precision, "backend": keras.config.backend(), "steps_per_s": steps / seconds, "throughput_img_s": steps * global_batch / seconds,
             "warm_up_s": warm_up, "final_g_loss": float(history.history["g_loss"][-1])}
 
 
@@ -239,8 +296,6 @@ def run_gpu_suite(plan: dict, budget: Budget, device: dict, backends: list[str],
     """The gpu suite's cells in order (see the module docstring), each run only while ``budget``
     allows and recorded as ``{"skipped": "time budget"}`` otherwise; errors (out of memory) are
     recorded and the suite goes on."""
-    import tensorflow as tf
-
     records = []
 
     def cell(record_base: dict, run):
@@ -257,7 +312,7 @@ def run_gpu_suite(plan: dict, budget: Budget, device: dict, backends: list[str],
     cell({"suite": "inference", "method": preset, "size": size, "batch": batch, "precision": precision, "jit": jit},
          lambda: bench_inference(preset, size, batch, precision, jit, plan["inference"]["repeats"], device))
     training = plan["training"]
-    gpus = len(tf.config.list_logical_devices("GPU"))
+    gpus = device["gpus"]
     for preset in training["presets"]:
         base = None
         for replicas in sorted({1, max(1, gpus)}):
@@ -363,7 +418,8 @@ def main(argv=None) -> list[dict]:
             f.write(json.dumps({**r, "device": device, "settings": settings}) + "\n")
     table = markdown(ok)
     with open(os.path.join(out, f"{args.suite}{'-quick' if args.quick else ''}-{stamp}.md"), "w") as f:
-        f.write(f"Device: {device['device']}; TensorFlow {device['tensorflow']}, Keras {device['keras']}.\n\n{table}\n")
+        versions = f"JAX {device['jax']}" if device["backend"] == "jax" else f"TensorFlow {device['tensorflow']}"
+        f.write(f"Device: {device['device']}; {versions}, Keras {device['keras']}.\n\n{table}\n")
     plot(ok, os.path.join(out, f"{args.suite}{'-quick' if args.quick else ''}-{stamp}.png"))
     print(table)
     return records
