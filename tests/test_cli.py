@@ -66,7 +66,7 @@ def test_readme_test_command_is_what_ci_runs():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
     ci = open(os.path.join(root, ".ci", "run"), encoding="utf-8").read()
-    command = ".venv/bin/python -m pytest -q tests"
+    command = ".venv/bin/python -m pytest -q -n 2 --dist loadfile tests"
     assert f"\n{command}\n" in readme and ci.rstrip().endswith(command)
 
 
