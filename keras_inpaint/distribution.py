@@ -293,19 +293,25 @@ def cluster_minimum(strategy, value: int) -> int:
     return int(tf.reduce_min(strategy.reduce("SUM", values, axis=None)))
 
 
+def replica_local(variables) -> list:
+    """The float variables of ``variables`` that each replica updates on its own: non-trainable,
+    created without an aggregation (Keras 3's BatchNormalization moving mean and variance)."""
+    return [v for v in variables if not v.trainable and v.aggregation == "none" and "float" in str(v.dtype)]
+
+
 def average_over_replicas(strategy, variables) -> int:
-    """Replace each of ``variables`` by its mean over every replica of ``strategy`` (one
+    """Replace each of ``variables`` (floats) by its mean over every replica of ``strategy`` (one
     all-reduce for all of them: every process must call it); returns how many were averaged.
 
-    For the non-trainable floats that Keras 3 creates without an aggregation (BatchNormalization's
-    moving mean and variance): under ``tf.distribute`` each replica keeps the statistics of its
-    own batches, so the workers' copies drift apart. Averaging them (after every epoch, before a
-    checkpoint or a preset is written) gives every worker, and the chief's preset, the statistics
-    of the whole global batch stream, as tf.keras's MEAN aggregation did.
+    For the state each replica updates from its own batches (:func:`replica_local`; under
+    ``tf.distribute`` the workers' copies of BatchNormalization's statistics drift apart, and so
+    does a moving average of them). Averaging them (after every epoch, before a checkpoint or a
+    preset is written) gives every worker, and the chief's preset, the statistics of the whole
+    global batch stream, as tf.keras's MEAN aggregation did.
     """
     import tensorflow as tf
 
-    chosen = [v for v in variables if not v.trainable and v.aggregation == "none" and "float" in str(v.dtype)]
+    chosen = [v for v in variables if "float" in str(v.dtype)]
     if replica_count(strategy) == 1 or not chosen:
         return 0
     local = [strategy.experimental_local_results(v.value) for v in chosen]

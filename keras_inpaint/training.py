@@ -18,7 +18,7 @@ import numpy as np
 from keras_inpaint import interrupts
 from keras_inpaint.console import progress, say
 from keras_inpaint.distribution import (Watchdog, average_over_replicas, cluster_minimum, make_strategy,
-                                       replica_count, worker_rank)
+                                       replica_count, replica_local, worker_rank)
 from keras_inpaint.data import UNREADABLE_ERRORS, center_crop, inpainting_dataset, list_images
 from keras_inpaint.errors import ClusterError, ConfigError, DataError
 from keras_inpaint.image_io import read_image_uint8, write_image
@@ -538,7 +538,9 @@ class AverageReplicaStatistics(keras.callbacks.Callback):
         self.strategy = strategy
 
     def on_epoch_end(self, epoch, logs=None):
-        average_over_replicas(self.strategy, self.model.non_trainable_variables)
+        state = getattr(self.model, "replica_local_state", None)
+        average_over_replicas(self.strategy, state if state is not None
+                              else replica_local(self.model.non_trainable_variables))
 
 
 class KickWatchdog(keras.callbacks.Callback):

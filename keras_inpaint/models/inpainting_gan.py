@@ -291,6 +291,21 @@ class InpaintingGAN(Inpainter):
         finally:
             swap()
 
+    @property
+    def replica_local_state(self) -> list:
+        """The variables that each replica of a ``tf.distribute`` strategy updates from its own
+        batches, so that replicas (and workers) disagree on them until they are averaged
+        (``keras_inpaint.training`` does it after every epoch): both networks' BatchNormalization
+        statistics, and the generator's moving average of its statistics (each replica moves
+        its average towards its own). The moving average of the trainable weights is not here:
+        those weights are the same on every replica."""
+        networks = [self.backbone, self.discriminator]
+        local = [v for net in networks for v in net.non_trainable_weights
+                 if v.aggregation == "none" and "float" in str(v.dtype)]
+        local_ids = {id(v) for v in local}
+        return local + [average for weight, average in zip(self.backbone.weights, self.ema_weights)
+                        if id(weight) in local_ids]
+
     def _update_ema(self):
         for weight, average in zip(self.backbone.weights, self.ema_weights):
             average.assign(self.ema_momentum * average + (1.0 - self.ema_momentum) * ops.cast(weight, average.dtype))
