@@ -232,7 +232,9 @@ def supervise(argv: list[str], timeout: float) -> int:
     the timeout from outside: after ``timeout`` seconds without a kick while armed, kill it
     (SIGKILL: a process blocked in TensorFlow may ignore SIGTERM), print one line and return 1.
     Otherwise return its exit status (128 + N for a signal N). SIGINT and SIGTERM received
-    here are passed on, and the child's own handling (exit 130 / 143) decides."""
+    here are passed on (once each), and the child's own handling (exit 130 / 143) decides. The
+    child runs in its own session; if this process is killed, the child's next heartbeat fails
+    and it stops (:class:`Watchdog`)."""
     import select
     import signal
     import subprocess
@@ -242,8 +244,10 @@ def supervise(argv: list[str], timeout: float) -> int:
         stderr = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
         stderr = None
+    # Its own session: a Ctrl-C at the terminal reaches this process only, which passes it on once
+    # (reaching both, the child would get it twice and could be interrupted in its clean-up).
     child = subprocess.Popen(argv, env={**os.environ, HEARTBEAT_FD: str(write_fd)}, pass_fds=(write_fd,),
-                             stderr=stderr)
+                             stderr=stderr, start_new_session=True)
     os.close(write_fd)
     state, last, pending = ("armed", "waiting for the other workers to join"), time.monotonic(), b""
 
@@ -251,8 +255,11 @@ def supervise(argv: list[str], timeout: float) -> int:
         code = child.wait()
         return 128 - code if code < 0 else code
 
+    forwarded = set()
+
     def forward(number, frame):
-        if child.poll() is None:
+        if child.poll() is None and number not in forwarded:
+            forwarded.add(number)
             child.send_signal(number)
 
     previous = {n: signal.signal(n, forward) for n in (signal.SIGINT, signal.SIGTERM)}

@@ -142,7 +142,10 @@ def test_two_workers_train_stop_when_one_is_killed_and_resume(tmp_path, photos):
     while not all(p.exists() for p in committed) and time.monotonic() < deadline and workers[0].poll() is None:
         time.sleep(0.2)
     assert all(p.exists() for p in committed), (tmp_path / "w0.err").read_text()[-2000:]
-    os.killpg(workers[1].pid, signal.SIGKILL)  # the machine of worker 1 is gone: its supervisor and trainer
+    # The machine of worker 1 is gone: its trainer (the supervisor's child, in its own session) and supervisor.
+    trainer = int(open(f"/proc/{workers[1].pid}/task/{workers[1].pid}/children").read().split()[0])
+    os.kill(trainer, signal.SIGKILL)
+    os.killpg(workers[1].pid, signal.SIGKILL)
     killed = time.monotonic()
     assert finish(workers[0], 120) == 1
     assert time.monotonic() - killed < 60  # TensorFlow's heartbeats notice it before the watchdog
