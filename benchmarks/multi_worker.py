@@ -21,26 +21,17 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
+from keras_inpaint.distribution import free_loopback_workers, tf_config
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FULL = {"epochs": 3, "steps_per_epoch": 10, "image_size": 64, "batch_size": 2}
 QUICK = {"epochs": 2, "steps_per_epoch": 2, "image_size": 32, "batch_size": 1}
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def _photos(folder: str, count: int = 8) -> str:
@@ -66,11 +57,9 @@ def run_case(workers: int, data: str, out: str, preset: str, settings: dict) -> 
     if workers == 1:
         processes = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)]
     else:
-        ports = _free_ports(workers)
-        cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+        cluster = free_loopback_workers(workers)
         processes = [subprocess.Popen([*command, "--strategy", "multi-worker"], stdout=subprocess.DEVNULL,
-                                      env={**env, "TF_CONFIG": json.dumps({"cluster": cluster,
-                                                                          "task": {"type": "worker", "index": i}})})
+                                      env={**env, "TF_CONFIG": tf_config(cluster, i)})
                      for i in range(workers)]
     codes = [p.wait(1800) for p in processes]
     if any(codes):

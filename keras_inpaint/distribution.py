@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+import socket
 import sys
 import threading
 import time
@@ -98,6 +99,24 @@ def read_tf_config(text: str | None) -> ClusterTask:
     if len(set(addresses)) != len(addresses):
         raise ConfigError("TF_CONFIG names the same host:port twice.")
     return ClusterTask(addresses, task_type, index, training.index((task_type, index)))
+
+
+def tf_config(workers: list[str], index: int) -> str:
+    """The ``TF_CONFIG`` of worker ``index`` (0: the chief) of a cluster of ``workers`` (``host:port``)."""
+    return json.dumps({"cluster": {"worker": list(workers)}, "task": {"type": "worker", "index": index}})
+
+
+def free_loopback_workers(count: int) -> list[str]:
+    """``count`` ``127.0.0.1:port`` addresses on ports free now: a cluster on one machine (tests,
+    benchmarks, trying ``--strategy multi-worker`` out)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def cluster_task(environ=None) -> ClusterTask:

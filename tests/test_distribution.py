@@ -6,7 +6,6 @@ worker killed mid-run and the run resumed, a worker that never finds its peer, a
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,26 +15,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_inpaint.distribution import STRATEGIES, ClusterTask, read_tf_config
+from keras_inpaint.distribution import STRATEGIES, ClusterTask, free_loopback_workers, read_tf_config, tf_config
 from keras_inpaint.errors import ConfigError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN = ["--preset", "lama_tiny", "--image-size", "32", "--batch-size", "2", "--steps-per-epoch", "3",
          "--masks", "thick", "--seed", "0"]
-
-
-def tf_config(ports, index, job="worker"):
-    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]}, "task": {"type": job, "index": index}})
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def start(args, tmp_path, name, environ=None):
@@ -70,7 +55,7 @@ def photos(tmp_path, sample_photo):
 
 # ---------------------------------------------------------------------------------- TF_CONFIG
 def test_tf_config_is_read_with_the_chief_first():
-    assert read_tf_config(tf_config([1111, 2222], 1)) == ClusterTask(("127.0.0.1:1111", "127.0.0.1:2222"),
+    assert read_tf_config(tf_config(["127.0.0.1:1111", "127.0.0.1:2222"], 1)) == ClusterTask(("127.0.0.1:1111", "127.0.0.1:2222"),
                                                                       "worker", 1, 1)
     with_chief = json.dumps({"cluster": {"chief": ["a:1"], "worker": ["b:2", "c:3"]},
                              "task": {"type": "worker", "index": 0}})
@@ -111,10 +96,10 @@ def test_cli_refuses_a_bad_cluster_before_starting(tmp_path, photos, environ, fr
 
 
 def test_a_worker_without_its_peer_gives_up_in_one_line(tmp_path, photos):
-    ports = free_ports(2)
+    cluster = free_loopback_workers(2)
     started = time.monotonic()
     process = start(["train", photos, "--out", tmp_path / "run", "--strategy", "multi-worker",
-                     "--worker-timeout", "8", *TRAIN], tmp_path, "alone", {"TF_CONFIG": tf_config(ports, 1)})
+                     "--worker-timeout", "8", *TRAIN], tmp_path, "alone", {"TF_CONFIG": tf_config(cluster, 1)})
     assert finish(process, 120) == 1
     lines = error_lines(tmp_path, "alone")
     assert len(lines) == 1 and "no progress for 8 s waiting for the other workers to join" in lines[0], lines
@@ -133,10 +118,10 @@ def checkpoint_arrays(path):
 def test_two_workers_train_stop_when_one_is_killed_and_resume(tmp_path, photos):
     """Three epochs of three global batches (2 workers x 2 photos): worker 1 is killed in epoch 2;
     the chief stops in one line; both rerun with --resume finish epochs 2..3 and agree bit for bit."""
-    ports, out = free_ports(2), tmp_path / "run"
+    cluster, out = free_loopback_workers(2), tmp_path / "run"
     args = ["train", photos, "--out", out, "--strategy", "multi-worker", "--epochs", "3", "--worker-timeout", "90",
             "--ema", "0.9", "--lr-schedule", "cosine", *TRAIN]
-    workers = [start(args, tmp_path, f"w{rank}", {"TF_CONFIG": tf_config(ports, rank)}) for rank in (0, 1)]
+    workers = [start(args, tmp_path, f"w{rank}", {"TF_CONFIG": tf_config(cluster, rank)}) for rank in (0, 1)]
     committed = [out / "log.jsonl", out / "workers" / "worker_1" / "backup" / "checkpoint.json"]  # epoch 1
     deadline = time.monotonic() + 240
     while not all(p.exists() for p in committed) and time.monotonic() < deadline and workers[0].poll() is None:
@@ -155,7 +140,7 @@ def test_two_workers_train_stop_when_one_is_killed_and_resume(tmp_path, photos):
     assert not any("Traceback" in line for line in lines)
     assert [json.loads(line)["epoch"] for line in open(out / "log.jsonl")] == [1]
 
-    workers = [start([*args, "--resume"], tmp_path, f"r{rank}", {"TF_CONFIG": tf_config(ports, rank)})
+    workers = [start([*args, "--resume"], tmp_path, f"r{rank}", {"TF_CONFIG": tf_config(cluster, rank)})
                for rank in (0, 1)]
     assert [finish(w, 300) for w in workers] == [0, 0], (tmp_path / "r0.err").read_text()[-2000:]
     assert (tmp_path / "r1.out").read_text().strip().endswith("worker 1 finished")
